@@ -1,0 +1,53 @@
+// The one error envelope every app answers with: { error: { code, message } }.
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export type ErrorCode =
+  | "BAD_REQUEST"
+  | "UNAUTHENTICATED"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "INTERNAL"
+  | "NOT_READY"
+  | "UPSTREAM_ERROR"
+  | "UPSTREAM_TIMEOUT"
+  | "UPSTREAM_UNAVAILABLE"
+  | "INJECTED_FAILURE";
+
+export type ErrorBody = { error: { code: string; message: string } };
+
+/** An error meant for the client: its status, code and message are sent as they are. */
+export class AppError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "AppError";
+  }
+}
+
+export const errorBody = (code: string, message: string): ErrorBody => ({ error: { code, message } });
+
+export const errorResponse = (c: Context, status: ContentfulStatusCode, code: string, message: string) =>
+  c.json(errorBody(code, message), status);
+
+const codeForStatus = (status: number): ErrorCode =>
+  status === 404 ? "NOT_FOUND" : status === 401 ? "UNAUTHENTICATED" : status < 500 ? "BAD_REQUEST" : "INTERNAL";
+
+/** Turns any thrown error into the envelope; never leaks a stack trace to the client. */
+export const onError: ErrorHandler = (err, c) => {
+  if (err instanceof AppError) return errorResponse(c, err.status, err.code, err.message);
+  if (err instanceof HTTPException) {
+    // Hono raises these itself, e.g. 400 "Malformed JSON in request body".
+    const status = err.status as ContentfulStatusCode;
+    return errorResponse(c, status, codeForStatus(status), err.message || "request failed");
+  }
+  console.error(JSON.stringify({ level: "error", msg: "unhandled error", method: c.req.method, path: c.req.path, error: String(err), stack: (err as Error)?.stack }));
+  return errorResponse(c, 500, "INTERNAL", "internal server error");
+};
+
+export const notFound: NotFoundHandler = (c) => errorResponse(c, 404, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`);
