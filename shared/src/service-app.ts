@@ -1,13 +1,13 @@
 // The base Hono app every service starts from: error envelope, 404 envelope, /health and /ready.
-import { Hono } from "hono";
+import { Hono, type Env } from "hono";
 import { errorResponse, notFound, onError } from "./errors.ts";
 
 export type ReadinessCheck = () => Promise<void>;
 
 /** `ready` throws (or times out) when a dependency the service cannot work without does not answer. */
-export function createServiceApp(options: { service: string; ready: ReadinessCheck; readyTimeoutMs?: number }) {
+export function createServiceApp<E extends Env = Env>(options: { service: string; ready: ReadinessCheck; readyTimeoutMs?: number }) {
   const { service, ready, readyTimeoutMs = 2000 } = options;
-  const app = new Hono();
+  const app = new Hono<E>();
   app.onError(onError);
   app.notFound(notFound);
   app.get("/health", (c) => c.json({ status: "ok", service }));

@@ -1,0 +1,19 @@
+// Forwards a user's change to the service that owns it, under a deadline: the service's own answer
+// (2xx, or a 4xx that is the caller's fault) goes back as it is; 5xx, unreachable or late become 502/504.
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { withDeadline } from "@storefront/shared/deadline";
+import { gatewayError } from "./gateway-errors.ts";
+import { UpstreamStatusError, type Upstream } from "./upstream.ts";
+
+export async function forward(c: Context, upstream: Upstream, deadlineMs: number, method: string, path: string, body?: unknown) {
+  let reply;
+  try {
+    reply = await withDeadline(deadlineMs, (signal) => upstream.send(method, path, body, signal));
+  } catch (err) {
+    throw gatewayError(upstream.name, err);
+  }
+  if (reply.status >= 500) throw gatewayError(upstream.name, new UpstreamStatusError(upstream.name, reply.status, reply.body));
+  if (reply.status === 204 || reply.body === null) return c.body(null, reply.status as 204);
+  return c.json(reply.body as object, reply.status as ContentfulStatusCode);
+}

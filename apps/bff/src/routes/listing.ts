@@ -1,0 +1,102 @@
+// GET /products/all: the listing. products, cart and favorites are called concurrently under one deadline
+// (products required, the others optional), then one batch inventory call under its own deadline (optional).
+import { Hono } from "hono";
+import { z } from "zod";
+import { createDeadline } from "@storefront/shared/deadline";
+import { positiveIntString, validate } from "@storefront/shared/validate";
+import { gatewayError } from "../gateway-errors.ts";
+import { applyInventory, countItems, toListedProducts, type ListedProduct } from "../listing-shapes.ts";
+import type { UserVariables } from "../middleware/user-id.ts";
+import type { Upstream } from "../upstream.ts";
+
+export const MAX_PAGE = 100;
+
+export type ListingDeps = {
+  products: Upstream;
+  inventory: Upstream;
+  cart: Upstream;
+  favorites: Upstream;
+  productsDeadlineMs: number;
+  inventoryDeadlineMs: number;
+};
+
+export type Listing = {
+  cart_items: number | null;
+  favorite_items: number | null;
+  products: ListedProduct[];
+  /** Optional parts that were dropped: "cart", "favorites", "inventory". */
+  degraded: string[];
+  /** Pass as `after` for the next page; null on the last page. */
+  next_after: number | null;
+};
+
+const listingQuery = z.strictObject({
+  limit: positiveIntString.refine((n) => n <= MAX_PAGE, `must be at most ${MAX_PAGE}`).optional(),
+  after: positiveIntString.optional(),
+});
+
+const ignore = () => {};
+
+export const listingRoutes = (deps: ListingDeps) =>
+  new Hono<{ Variables: UserVariables }>().get("/all", validate("query", listingQuery), async (c) => {
+    const { limit = MAX_PAGE, after } = c.req.valid("query");
+    return c.json(await loadListing(deps, c.get("userId"), limit, after));
+  });
+
+async function loadListing(deps: ListingDeps, userId: number | null, limit: number, after: number | undefined): Promise<Listing> {
+  const degraded: string[] = [];
+  const first = createDeadline(deps.productsDeadlineMs);
+  const productsPath = after === undefined ? `/products?limit=${limit}` : `/products?limit=${limit}&after=${after}`;
+  const products = first.race(deps.products.getJson(productsPath, first.signal).then(toListedProducts));
+  const cart = userId === null ? null : first.race(deps.cart.getJson(`/users/${userId}/cart`, first.signal).then((b) => countItems("cart", b)));
+  const favorites =
+    userId === null ? null : first.race(deps.favorites.getJson(`/users/${userId}/favorites`, first.signal).then((b) => countItems("favorites", b)));
+
+  let listed: ListedProduct[];
+  try {
+    listed = await products;
+  } catch (err) {
+    // Without products there is no listing: stop the optional calls now rather than at the deadline.
+    cart?.catch(ignore);
+    favorites?.catch(ignore);
+    first.abort();
+    throw gatewayError("products", err);
+  }
+  const [cartItems, favoriteItems] = await Promise.all([optional(cart), optional(favorites)]);
+  if (cartItems === undefined) degraded.push("cart");
+  if (favoriteItems === undefined) degraded.push("favorites");
+  first.abort(); // all settled; releases the timer
+
+  if (listed.length > 0) {
+    const second = createDeadline(deps.inventoryDeadlineMs);
+    const ids = listed.map((p) => p.product_id).join(",");
+    try {
+      const stock = await second.race(deps.inventory.getJson(`/inventory?ids=${ids}`, second.signal));
+      applyInventory(listed, stock);
+    } catch {
+      for (const p of listed) p.inventory = null;
+      degraded.push("inventory");
+    } finally {
+      second.abort();
+    }
+  }
+
+  const last = listed.at(-1);
+  return {
+    cart_items: cartItems ?? null,
+    favorite_items: favoriteItems ?? null,
+    products: listed,
+    degraded,
+    next_after: listed.length === limit && last ? last.product_id : null,
+  };
+}
+
+/** An optional part: its value, null when not asked for, undefined when it failed or missed the deadline. */
+async function optional(call: Promise<number> | null): Promise<number | null | undefined> {
+  if (call === null) return null;
+  try {
+    return await call;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,42 @@
+// Test kit for the BFF: fake upstream addresses, msw handlers for the happy path and an app built on them.
+import { http, HttpResponse } from "msw";
+import { createApp } from "./app.ts";
+
+export const urls = {
+  products: "http://products.test",
+  inventory: "http://inventory.test",
+  cart: "http://cart.test",
+  favorites: "http://favorites.test",
+};
+
+export const catalogue = [
+  { product_id: 3, product_name: "Ceramic pour-over", price_cents: 2200 },
+  { product_id: 1, product_name: "Espresso beans", price_cents: 2490 },
+  { product_id: 2, product_name: "Filter coffee", price_cents: 1290 },
+];
+
+export const stock: Record<number, number> = { 1: 5, 2: 0, 3: 17 };
+
+export const happyHandlers = [
+  http.get(`${urls.products}/products`, () => HttpResponse.json(catalogue)),
+  http.get(`${urls.inventory}/inventory`, ({ request }) => {
+    const ids = new URL(request.url).searchParams.get("ids")!.split(",").map(Number);
+    return HttpResponse.json(ids.filter((id) => id in stock).map((id) => ({ product_id: id, inventory: stock[id] })));
+  }),
+  http.get(`${urls.cart}/users/:id/cart`, () => HttpResponse.json([{ product_id: 1, quantity: 2 }, { product_id: 2, quantity: 1 }])),
+  http.get(`${urls.favorites}/users/:id/favorites`, () => HttpResponse.json([{ product_id: 1 }, { product_id: 2 }, { product_id: 3 }])),
+];
+
+export const DEADLINES = { productsMs: 150, inventoryMs: 150, writeMs: 150 };
+
+export const testApp = () => createApp({ urls, deadlines: DEADLINES });
+
+export async function call(app: ReturnType<typeof createApp>, path: string, init: RequestInit & { user?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.user !== undefined) headers.set("x-user-id", init.user);
+  if (init.body !== undefined) headers.set("content-type", "application/json");
+  const started = performance.now();
+  const res = await app.request(path, { ...init, headers });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, ms: performance.now() - started, headers: res.headers };
+}
