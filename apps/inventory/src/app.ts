@@ -1,0 +1,19 @@
+// The inventory service: stock levels per product. No I/O here; index.ts builds the dependencies.
+import type { Sql } from "postgres";
+import { createServiceApp, databaseReady } from "@storefront/shared/service-app";
+import { chaos as chaosMiddleware, type ChaosOptions } from "./chaos.ts";
+import { inventoryRoutes } from "./routes/inventory.ts";
+
+export type InventoryDeps = { sql: Sql; chaos?: ChaosOptions };
+
+export function createApp({ sql, chaos }: InventoryDeps) {
+  const app = createServiceApp({ service: "inventory", ready: databaseReady(sql) });
+  if (chaos) {
+    // Only the data routes: /health and /ready must stay honest while the demo makes data slow or flaky.
+    const knobs = chaosMiddleware(chaos);
+    app.use("/inventory", knobs);
+    app.use("/products/*", knobs);
+  }
+  app.route("/", inventoryRoutes(sql));
+  return app;
+}

@@ -1,0 +1,56 @@
+// Demo knobs that make the service slow or flaky on purpose, so the BFF's deadlines and fallbacks can be seen.
+// Off by default; index.ts parses them from the environment, tests inject `random` and `sleep`.
+import type { MiddlewareHandler } from "hono";
+import { floatFromEnv } from "@storefront/shared/config";
+import { errorResponse } from "@storefront/shared/errors";
+
+export type DelayRange = { min: number; max: number };
+
+export type ChaosOptions = {
+  /** Each request waits a uniformly drawn whole number of ms in [min, max]. */
+  delayMs?: DelayRange;
+  /** Share (0..1) of requests answered 500 INJECTED_FAILURE. */
+  failRate?: number;
+  /** Returns a number in [0, 1), like Math.random. */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<unknown>;
+};
+
+// setTimeout fires at once for anything above a signed 32-bit number of ms, which would silently disable the delay.
+const MAX_DELAY_MS = 2_147_483_647;
+
+/** "250" or "0-5000" (ms). Empty or missing means no delay. */
+export function parseDelayRange(name: string, raw: string | undefined): DelayRange | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const match = /^(\d+)(?:-(\d+))?$/.exec(raw);
+  const min = Number(match?.[1]);
+  const max = Number(match?.[2] ?? match?.[1]);
+  if (!match || max > MAX_DELAY_MS) {
+    throw new Error(`${name} must be milliseconds as "min-max" or one number (e.g. "0-5000" or "250"), at most ${MAX_DELAY_MS}; got "${raw}"`);
+  }
+  if (min > max) throw new Error(`${name}: min must not exceed max, got "${raw}"`);
+  return { min, max };
+}
+
+/** Both knobs from the environment; throws a message naming the variable when a value is invalid. */
+export function chaosFromEnv(env: Record<string, string | undefined>): Pick<ChaosOptions, "delayMs" | "failRate"> {
+  return {
+    delayMs: parseDelayRange("INVENTORY_DELAY_MS", env.INVENTORY_DELAY_MS),
+    failRate: floatFromEnv(env, "INVENTORY_FAIL_RATE", 0, { min: 0, max: 1 }),
+  };
+}
+
+/** Delays, then maybe fails, the requests it is mounted on. */
+export function chaos({ delayMs, failRate = 0, random = Math.random, sleep = Bun.sleep }: ChaosOptions = {}): MiddlewareHandler {
+  return async (c, next) => {
+    if (delayMs) {
+      // + 1 and floor: every whole ms in [min, max] is equally likely, max included.
+      const ms = delayMs.min + Math.floor(random() * (delayMs.max - delayMs.min + 1));
+      if (ms > 0) await sleep(ms);
+    }
+    if (failRate > 0 && random() < failRate) {
+      return errorResponse(c, 500, "INJECTED_FAILURE", "injected failure (INVENTORY_FAIL_RATE)");
+    }
+    await next();
+  };
+}

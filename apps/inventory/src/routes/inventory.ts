@@ -1,0 +1,44 @@
+// Stock levels: one product (/products/:id/inventory, read and set) and a batch read (/inventory?ids=...).
+import { Hono } from "hono";
+import type { Sql } from "postgres";
+import { z } from "zod";
+import { AppError } from "@storefront/shared/errors";
+import { idParams, positiveIntString, validate } from "@storefront/shared/validate";
+import { getStock, listStock, setStock, type StockRow } from "../db/stock.ts";
+
+export const MAX_BATCH_IDS = 100;
+const MAX_INT4 = 2_147_483_647;
+
+const batchQuery = z.strictObject({
+  ids: z
+    .string()
+    .transform((raw) => raw.split(","))
+    .pipe(z.array(positiveIntString).min(1).max(MAX_BATCH_IDS, `at most ${MAX_BATCH_IDS} ids`)),
+});
+
+const stockBody = z.strictObject({ inventory: z.number().int().min(0).max(MAX_INT4) });
+
+/** Rows in the order the ids were asked for, each id once; ids without a stock row are left out. */
+const inRequestedOrder = (ids: readonly number[], rows: readonly StockRow[]) => {
+  const byId = new Map(rows.map((row) => [row.product_id, row]));
+  return [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+};
+
+/** Mounted at "/": it answers both /products/:id/inventory and /inventory. */
+export const inventoryRoutes = (sql: Sql) =>
+  new Hono()
+    .get("/inventory", validate("query", batchQuery), async (c) => {
+      const { ids } = c.req.valid("query");
+      return c.json(inRequestedOrder(ids, await listStock(sql, [...new Set(ids)])));
+    })
+    .get("/products/:id/inventory", validate("param", idParams), async (c) => {
+      const { id } = c.req.valid("param");
+      const stock = await getStock(sql, id);
+      if (!stock) throw new AppError(404, "NOT_FOUND", `no stock for product ${id}`);
+      return c.json(stock);
+    })
+    .put("/products/:id/inventory", validate("param", idParams), validate("json", stockBody), async (c) => {
+      const { id } = c.req.valid("param");
+      const { inventory } = c.req.valid("json");
+      return c.json(await setStock(sql, id, inventory));
+    });
