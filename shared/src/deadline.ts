@@ -10,6 +10,8 @@ export class DeadlineExceededError extends Error {
 }
 
 export type Deadline = {
+  /** When it fires, on the Date.now() clock. */
+  readonly expiresAt: number;
   /** Aborted when the deadline fires or `abort()` is called; pass it to fetch. */
   readonly signal: AbortSignal;
   /** Settles like `work`, or rejects with DeadlineExceededError when the deadline fires first. */
@@ -32,6 +34,7 @@ export function createDeadline(ms: number): Deadline {
   });
   expired.catch(() => {}); // nobody may be racing it when it fires
   return {
+    expiresAt: Date.now() + ms,
     signal: controller.signal,
     race: (work) => Promise.race([work, expired]),
     abort(reason) {

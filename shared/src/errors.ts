@@ -19,13 +19,16 @@ export type ErrorBody = { error: { code: string; message: string } };
 
 /** An error meant for the client: its status, code and message are sent as they are. */
 export class AppError extends Error {
+  /** Extra response headers, e.g. Retry-After on a 503. */
+  readonly headers: Record<string, string> | undefined;
   constructor(
     readonly status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options);
+    this.headers = options?.headers;
     this.name = "AppError";
   }
 }
@@ -40,7 +43,10 @@ const codeForStatus = (status: number): ErrorCode =>
 
 /** Turns any thrown error into the envelope; never leaks a stack trace to the client. */
 export const onError: ErrorHandler = (err, c) => {
-  if (err instanceof AppError) return errorResponse(c, err.status, err.code, err.message);
+  if (err instanceof AppError) {
+    if (err.headers) for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+    return errorResponse(c, err.status, err.code, err.message);
+  }
   if (err instanceof HTTPException) {
     // Hono raises these itself, e.g. 400 "Malformed JSON in request body".
     const status = err.status as ContentfulStatusCode;

@@ -71,8 +71,9 @@ export async function retry<T>(fn: (attempt: number, signal: AbortSignal) => Pro
     const controller = new AbortController();
     const onCallerAbort = () => controller.abort(signal!.reason);
     signal?.addEventListener("abort", onCallerAbort, { once: true });
-    const capMs = Math.min(attemptTimeoutMs ?? Infinity, deadline - now());
-    const timer = Number.isFinite(capMs) ? setTimeout(() => controller.abort(new DeadlineExceededError(capMs)), capMs) : undefined;
+    // Only a per-attempt cap needs a timer of its own; the overall deadline is the caller's (its signal).
+    const capMs = attemptTimeoutMs === undefined ? undefined : Math.max(0, Math.min(attemptTimeoutMs, deadline - now()));
+    const timer = capMs === undefined ? undefined : setTimeout(() => controller.abort(new DeadlineExceededError(capMs)), capMs);
     let error: unknown;
     try {
       return await fn(attempt, controller.signal);

@@ -1,33 +1,56 @@
 // The BFF: the clients' single entry point. No I/O here; index.ts reads the config.
+import { BREAKER_DEFAULTS, type BreakerOptions } from "@storefront/shared/circuit-breaker";
 import { createServiceApp } from "@storefront/shared/service-app";
+import type { CatalogueItem } from "./listing-shapes.ts";
 import { userId, type UserVariables } from "./middleware/user-id.ts";
 import { cartRoutes } from "./routes/cart.ts";
 import { favoritesRoutes } from "./routes/favorites.ts";
 import { listingRoutes } from "./routes/listing.ts";
-import { createUpstream, type FetchFn } from "./upstream.ts";
+import { createStaleCache } from "./stale-cache.ts";
+import { createUpstream, DEFAULT_RETRY, type FetchFn, type RetryPolicy } from "./upstream.ts";
 
 export type BffDeps = {
   urls: { products: string; inventory: string; cart: string; favorites: string };
   deadlines?: Partial<{ productsMs: number; inventoryMs: number; writeMs: number }>;
+  /** Settings shared by the four upstreams' breakers. */
+  breaker?: Partial<typeof BREAKER_DEFAULTS>;
+  retry?: RetryPolicy;
+  /** How old a products copy may be and still be served when products fails. */
+  productsStaleMaxMs?: number;
   /** Defaults to the global fetch, read at call time. */
   fetch?: FetchFn;
+  /** Clock for breakers and the stale copy; tests pass a fake one. Deadlines use real timers. */
+  now?: () => number;
+  onBreakerChange?: BreakerOptions["onStateChange"];
 };
 
 export const DEFAULT_DEADLINES = { productsMs: 1000, inventoryMs: 1000, writeMs: 2000 };
+export const DEFAULT_PRODUCTS_STALE_MAX_MS = 5 * 60_000;
 
-export function createApp({ urls, deadlines, fetch }: BffDeps) {
-  const { productsMs, inventoryMs, writeMs } = { ...DEFAULT_DEADLINES, ...deadlines };
-  // One client per upstream for the life of the process.
-  const products = createUpstream("products", urls.products, fetch);
-  const inventory = createUpstream("inventory", urls.inventory, fetch);
-  const cart = createUpstream("cart", urls.cart, fetch);
-  const favorites = createUpstream("favorites", urls.favorites, fetch);
+export function createApp(deps: BffDeps) {
+  const { productsMs, inventoryMs, writeMs } = { ...DEFAULT_DEADLINES, ...deps.deadlines };
+  const logBreaker: BreakerOptions["onStateChange"] = (change) =>
+    console.log(JSON.stringify({ level: "warn", service: "bff", msg: "circuit breaker state change", ...change }));
+  const upstreamOptions = {
+    fetch: deps.fetch,
+    retry: deps.retry ?? DEFAULT_RETRY,
+    breaker: { ...deps.breaker, now: deps.now, onStateChange: deps.onBreakerChange ?? logBreaker },
+  };
+  // One client (and one breaker) per upstream for the life of the process.
+  const products = createUpstream("products", deps.urls.products, upstreamOptions);
+  const inventory = createUpstream("inventory", deps.urls.inventory, upstreamOptions);
+  const cart = createUpstream("cart", deps.urls.cart, upstreamOptions);
+  const favorites = createUpstream("favorites", deps.urls.favorites, upstreamOptions);
+  const staleProducts = createStaleCache<CatalogueItem[]>({ maxAgeMs: deps.productsStaleMaxMs ?? DEFAULT_PRODUCTS_STALE_MAX_MS, now: deps.now });
 
   // The BFF depends on its upstreams per request, not to be up: it is ready as soon as it listens.
   const app = createServiceApp<{ Variables: UserVariables }>({ service: "bff", ready: async () => {} });
+  app.get("/health/upstreams", (c) =>
+    c.json({ upstreams: [products, inventory, cart, favorites].map((u) => u.breaker.snapshot()) }),
+  );
   // "/x/*" also matches "/x".
   for (const path of ["/products/*", "/cart/*", "/favorites/*"]) app.use(path, userId());
-  app.route("/products", listingRoutes({ products, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs }));
+  app.route("/products", listingRoutes({ products, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, staleProducts }));
   app.route("/cart", cartRoutes(cart, writeMs));
   app.route("/favorites", favoritesRoutes(favorites, writeMs));
   return app;

@@ -1,14 +1,24 @@
 // Maps what went wrong with an upstream call to the status a gateway answers with. Messages name the
 // upstream and the kind of failure, never internal addresses.
 import { AppError } from "@storefront/shared/errors";
+import { CircuitOpenError } from "@storefront/shared/circuit-breaker";
 import { DeadlineExceededError } from "@storefront/shared/deadline";
+import { TooManyRetriesError } from "@storefront/shared/retry";
 import { UpstreamInvalidResponseError, UpstreamStatusError } from "./upstream.ts";
 
 export function gatewayError(upstream: string, err: unknown): AppError {
-  if (err instanceof DeadlineExceededError) {
-    return new AppError(504, "UPSTREAM_TIMEOUT", `${upstream} did not answer within ${err.ms} ms`, { cause: err });
+  const cause = err instanceof TooManyRetriesError ? err.cause : err;
+  if (cause instanceof DeadlineExceededError) {
+    return new AppError(504, "UPSTREAM_TIMEOUT", `${upstream} did not answer within ${cause.ms} ms`, { cause: err });
+  }
+  if (cause instanceof CircuitOpenError) {
+    const seconds = Math.max(1, Math.ceil(cause.retryAfterMs / 1000));
+    return new AppError(503, "UPSTREAM_UNAVAILABLE", `${upstream} is failing; not calling it for ${seconds} s`, {
+      cause: err,
+      headers: { "retry-after": String(seconds) },
+    });
   }
   const reason =
-    err instanceof UpstreamStatusError || err instanceof UpstreamInvalidResponseError ? err.message : `${upstream} could not be reached`;
+    cause instanceof UpstreamStatusError || cause instanceof UpstreamInvalidResponseError ? cause.message : `${upstream} could not be reached`;
   return new AppError(502, "UPSTREAM_ERROR", reason, { cause: err });
 }

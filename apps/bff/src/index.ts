@@ -1,7 +1,8 @@
-// Starts the BFF: upstream addresses and deadlines from the environment, then serves.
-import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+// Starts the BFF: upstream addresses, deadlines, breaker and stale-copy settings from the environment, then serves.
+import { BREAKER_DEFAULTS } from "@storefront/shared/circuit-breaker";
+import { floatFromEnv, intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { serveApp } from "@storefront/shared/serve";
-import { createApp, DEFAULT_DEADLINES } from "./app.ts";
+import { createApp, DEFAULT_DEADLINES, DEFAULT_PRODUCTS_STALE_MAX_MS } from "./app.ts";
 
 const env = process.env;
 const app = createApp({
@@ -16,5 +17,15 @@ const app = createApp({
     inventoryMs: intFromEnv(env, "INVENTORY_DEADLINE_MS", DEFAULT_DEADLINES.inventoryMs, { min: 1 }),
     writeMs: intFromEnv(env, "WRITE_DEADLINE_MS", DEFAULT_DEADLINES.writeMs, { min: 1 }),
   },
+  breaker: {
+    windowMs: intFromEnv(env, "BREAKER_WINDOW_MS", BREAKER_DEFAULTS.windowMs, { min: 10 }),
+    minCalls: intFromEnv(env, "BREAKER_MIN_CALLS", BREAKER_DEFAULTS.minCalls, { min: 1 }),
+    failureRatio: floatFromEnv(env, "BREAKER_FAILURE_RATIO", BREAKER_DEFAULTS.failureRatio, { min: 0.01, max: 1 }),
+    slowCallMs: intFromEnv(env, "BREAKER_SLOW_CALL_MS", BREAKER_DEFAULTS.slowCallMs, { min: 1 }),
+    slowCallRatio: floatFromEnv(env, "BREAKER_SLOW_CALL_RATIO", BREAKER_DEFAULTS.slowCallRatio, { min: 0.01, max: 1 }),
+    openMs: intFromEnv(env, "BREAKER_OPEN_MS", BREAKER_DEFAULTS.openMs, { min: 1 }),
+    halfOpenProbes: intFromEnv(env, "BREAKER_HALF_OPEN_PROBES", BREAKER_DEFAULTS.halfOpenProbes, { min: 1 }),
+  },
+  productsStaleMaxMs: intFromEnv(env, "PRODUCTS_STALE_MAX_MS", DEFAULT_PRODUCTS_STALE_MAX_MS),
 });
 serveApp({ app, service: "bff", port: intFromEnv(env, "PORT", 9000) });

@@ -1,21 +1,27 @@
-// The BFF's client for one upstream service: built once per process (Bun's fetch keeps connections alive),
-// it turns a call into parsed JSON or a typed error the routes map to a gateway status.
+// The BFF's client for one upstream service, built once per process (Bun's fetch keeps connections alive).
+// Every call goes deadline -> retry (idempotent GETs only) -> circuit breaker -> fetch, and ends as parsed
+// JSON or a typed error the routes map to a gateway status.
+import { createCircuitBreaker, type BreakerOptions, type CircuitBreaker, type Outcome } from "@storefront/shared/circuit-breaker";
+import type { Deadline } from "@storefront/shared/deadline";
+import { defaultRetryOn, parseRetryAfter, retry } from "@storefront/shared/retry";
 
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
-/** The upstream answered with a status the caller has to decide about (4xx/5xx). */
+/** The upstream answered with a status the caller has to decide about (4xx, or 5xx on a GET). */
 export class UpstreamStatusError extends Error {
   constructor(
     readonly upstream: string,
     readonly status: number,
     readonly body: unknown,
+    /** From a 429/503's Retry-After header, in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(`${upstream} answered ${status}`);
     this.name = "UpstreamStatusError";
   }
 }
 
-/** The upstream answered 2xx with a body we cannot use. */
+/** The upstream answered with a body we cannot use. */
 export class UpstreamInvalidResponseError extends Error {
   constructor(readonly upstream: string, detail: string) {
     super(`${upstream} sent an invalid response: ${detail}`);
@@ -25,12 +31,22 @@ export class UpstreamInvalidResponseError extends Error {
 
 export type UpstreamReply = { status: number; body: unknown };
 
+export type RetryPolicy = { attempts: number; baseMs: number; maxMs: number; minAttemptMs: number };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseMs: 25, maxMs: 250, minAttemptMs: 50 };
+
 export type Upstream = {
   readonly name: string;
-  /** GET and parse a 2xx JSON body; any other status throws UpstreamStatusError. */
-  getJson(path: string, signal: AbortSignal): Promise<unknown>;
-  /** Send a request and return status and parsed body (null for an empty body), whatever the status. */
+  readonly breaker: CircuitBreaker;
+  /** GET and parse a 2xx JSON body under the deadline, retrying what is worth retrying; other statuses throw UpstreamStatusError. */
+  getJson(path: string, deadline: Deadline): Promise<unknown>;
+  /** A change: not retried (not idempotent). Returns status and parsed body (null when empty) for a 2xx-4xx; a 5xx throws. */
   send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<UpstreamReply>;
+};
+
+export type UpstreamOptions = {
+  fetch?: FetchFn;
+  breaker?: Omit<BreakerOptions, "name" | "isFailure">;
+  retry?: RetryPolicy;
 };
 
 const ACCEPT_JSON = { accept: "application/json" };
@@ -39,8 +55,22 @@ const SEND_JSON = { accept: "application/json", "content-type": "application/jso
 // Read lazily so a fetch patched after start-up (msw in tests) is still the one used.
 const globalFetch: FetchFn = (input, init) => fetch(input, init);
 
-export function createUpstream(name: string, baseUrl: string, fetchFn: FetchFn = globalFetch): Upstream {
+/** A 4xx is the caller's fault, not a sign of an unhealthy upstream. */
+const isUpstreamFailure = (outcome: Outcome) =>
+  !outcome.ok && !(outcome.error instanceof UpstreamStatusError && outcome.error.status < 500);
+
+const isRetryable = (error: unknown) =>
+  defaultRetryOn(error) &&
+  !(error instanceof UpstreamInvalidResponseError) &&
+  !(error instanceof UpstreamStatusError && error.status < 500 && error.status !== 429);
+
+const retryAfterOf = (error: unknown) => (error instanceof UpstreamStatusError ? error.retryAfterMs : undefined);
+
+export function createUpstream(name: string, baseUrl: string, options: UpstreamOptions = {}): Upstream {
   const base = baseUrl.replace(/\/$/, "");
+  const fetchFn = options.fetch ?? globalFetch;
+  const policy = options.retry ?? DEFAULT_RETRY;
+  const breaker = createCircuitBreaker({ ...options.breaker, name, isFailure: isUpstreamFailure });
 
   const readBody = async (res: Response): Promise<unknown> => {
     const text = await res.text();
@@ -52,21 +82,42 @@ export function createUpstream(name: string, baseUrl: string, fetchFn: FetchFn =
     }
   };
 
+  const statusError = async (res: Response) => {
+    const retryAfter = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get("retry-after"), Date.now()) : undefined;
+    return new UpstreamStatusError(name, res.status, await readBody(res).catch(() => null), retryAfter);
+  };
+
+  const getOnce = async (path: string, signal: AbortSignal) => {
+    const res = await fetchFn(base + path, { headers: ACCEPT_JSON, signal });
+    if (!res.ok) throw await statusError(res);
+    return readBody(res);
+  };
+
   return {
     name,
-    async getJson(path, signal) {
-      const res = await fetchFn(base + path, { headers: ACCEPT_JSON, signal });
-      if (!res.ok) throw new UpstreamStatusError(name, res.status, await readBody(res).catch(() => null));
-      return readBody(res);
-    },
-    async send(method, path, body, signal) {
-      const res = await fetchFn(base + path, {
-        method,
-        headers: body === undefined ? ACCEPT_JSON : SEND_JSON,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
+    breaker,
+    getJson(path, deadline) {
+      return retry((_, signal) => breaker.run(() => getOnce(path, signal), signal), {
+        attempts: policy.attempts,
+        backoff: { baseMs: policy.baseMs, maxMs: policy.maxMs },
+        minAttemptMs: policy.minAttemptMs,
+        signal: deadline.signal,
+        deadline: deadline.expiresAt,
+        retryOn: isRetryable,
+        retryAfterMs: retryAfterOf,
       });
-      return { status: res.status, body: await readBody(res) };
+    },
+    send(method, path, body, signal) {
+      return breaker.run(async () => {
+        const res = await fetchFn(base + path, {
+          method,
+          headers: body === undefined ? ACCEPT_JSON : SEND_JSON,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal,
+        });
+        if (res.status >= 500) throw await statusError(res);
+        return { status: res.status, body: await readBody(res) };
+      }, signal);
     },
   };
 }

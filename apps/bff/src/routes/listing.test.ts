@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { delay, http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { call, catalogue, DEADLINES, happyHandlers, testApp, urls } from "../test-upstreams.ts";
@@ -8,7 +8,11 @@ beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
-const app = testApp();
+// A fresh app per test: each has its own breakers and stale copy.
+let app: ReturnType<typeof testApp>;
+beforeEach(() => {
+  app = testApp();
+});
 // Generous slack over the deadlines: the bound is what matters, not the machine's speed.
 const SLACK_MS = 100;
 

@@ -1,12 +1,14 @@
 // GET /products/all: the listing. products, cart and favorites are called concurrently under one deadline
 // (products required, the others optional), then one batch inventory call under its own deadline (optional).
+// When products fails, the last good copy is served if it is fresh enough (stale-if-error).
 import { Hono } from "hono";
 import { z } from "zod";
 import { createDeadline } from "@storefront/shared/deadline";
 import { positiveIntString, validate } from "@storefront/shared/validate";
 import { gatewayError } from "../gateway-errors.ts";
-import { applyInventory, countItems, toListedProducts, type ListedProduct } from "../listing-shapes.ts";
+import { countItems, toCatalogue, toStock, type CatalogueItem, type ListedProduct } from "../listing-shapes.ts";
 import type { UserVariables } from "../middleware/user-id.ts";
+import type { StaleCache } from "../stale-cache.ts";
 import type { Upstream } from "../upstream.ts";
 
 export const MAX_PAGE = 100;
@@ -18,16 +20,20 @@ export type ListingDeps = {
   favorites: Upstream;
   productsDeadlineMs: number;
   inventoryDeadlineMs: number;
+  /** Last good catalogue page per products path. */
+  staleProducts: StaleCache<CatalogueItem[]>;
 };
 
 export type Listing = {
   cart_items: number | null;
   favorite_items: number | null;
   products: ListedProduct[];
-  /** Optional parts that were dropped: "cart", "favorites", "inventory". */
+  /** Parts that were dropped or served from an old copy: "products", "cart", "favorites", "inventory". */
   degraded: string[];
   /** Pass as `after` for the next page; null on the last page. */
   next_after: number | null;
+  /** Present (true) only when products came from the last good copy. */
+  stale?: true;
 };
 
 const listingQuery = z.strictObject({
@@ -47,48 +53,61 @@ async function loadListing(deps: ListingDeps, userId: number | null, limit: numb
   const degraded: string[] = [];
   const first = createDeadline(deps.productsDeadlineMs);
   const productsPath = after === undefined ? `/products?limit=${limit}` : `/products?limit=${limit}&after=${after}`;
-  const products = first.race(deps.products.getJson(productsPath, first.signal).then(toListedProducts));
-  const cart = userId === null ? null : first.race(deps.cart.getJson(`/users/${userId}/cart`, first.signal).then((b) => countItems("cart", b)));
+  const products = first.race(deps.products.getJson(productsPath, first).then(toCatalogue));
+  const cart = userId === null ? null : first.race(deps.cart.getJson(`/users/${userId}/cart`, first).then((b) => countItems("cart", b)));
   const favorites =
-    userId === null ? null : first.race(deps.favorites.getJson(`/users/${userId}/favorites`, first.signal).then((b) => countItems("favorites", b)));
+    userId === null ? null : first.race(deps.favorites.getJson(`/users/${userId}/favorites`, first).then((b) => countItems("favorites", b)));
 
-  let listed: ListedProduct[];
+  let catalogue: CatalogueItem[];
+  let stale = false;
   try {
-    listed = await products;
+    catalogue = await products;
+    deps.staleProducts.put(productsPath, catalogue);
   } catch (err) {
-    // Without products there is no listing: stop the optional calls now rather than at the deadline.
-    cart?.catch(ignore);
-    favorites?.catch(ignore);
-    first.abort();
-    throw gatewayError("products", err);
+    const copy = deps.staleProducts.get(productsPath);
+    if (!copy) {
+      // Without products there is no listing: stop the optional calls now rather than at the deadline.
+      cart?.catch(ignore);
+      favorites?.catch(ignore);
+      first.abort();
+      throw gatewayError("products", err);
+    }
+    catalogue = copy;
+    stale = true;
+    degraded.push("products");
   }
   const [cartItems, favoriteItems] = await Promise.all([optional(cart), optional(favorites)]);
+  first.abort(); // all settled; releases the timer
   if (cartItems === undefined) degraded.push("cart");
   if (favoriteItems === undefined) degraded.push("favorites");
-  first.abort(); // all settled; releases the timer
 
-  if (listed.length > 0) {
+  const listed = await withInventory(deps, catalogue, degraded);
+  const last = catalogue.at(-1);
+  const listing: Listing = {
+    cart_items: cartItems ?? null,
+    favorite_items: favoriteItems ?? null,
+    products: listed,
+    degraded,
+    next_after: catalogue.length === limit && last ? last.product_id : null,
+  };
+  if (stale) listing.stale = true;
+  return listing;
+}
+
+async function withInventory(deps: ListingDeps, catalogue: CatalogueItem[], degraded: string[]): Promise<ListedProduct[]> {
+  let stock: Map<number, number> | undefined;
+  if (catalogue.length > 0) {
     const second = createDeadline(deps.inventoryDeadlineMs);
-    const ids = listed.map((p) => p.product_id).join(",");
+    const ids = catalogue.map((p) => p.product_id).join(",");
     try {
-      const stock = await second.race(deps.inventory.getJson(`/inventory?ids=${ids}`, second.signal));
-      applyInventory(listed, stock);
+      stock = toStock(await second.race(deps.inventory.getJson(`/inventory?ids=${ids}`, second)));
     } catch {
-      for (const p of listed) p.inventory = null;
       degraded.push("inventory");
     } finally {
       second.abort();
     }
   }
-
-  const last = listed.at(-1);
-  return {
-    cart_items: cartItems ?? null,
-    favorite_items: favoriteItems ?? null,
-    products: listed,
-    degraded,
-    next_after: listed.length === limit && last ? last.product_id : null,
-  };
+  return catalogue.map((p) => ({ product_id: p.product_id, product_name: p.product_name, inventory: stock?.get(p.product_id) ?? null }));
 }
 
 /** An optional part: its value, null when not asked for, undefined when it failed or missed the deadline. */
@@ -100,3 +119,4 @@ async function optional(call: Promise<number> | null): Promise<number | null | u
     return undefined;
   }
 }
+
