@@ -1,0 +1,84 @@
+// Starting the real apps for a cross-service test: a clean environment, fresh databases per run, cleanup after.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { APPS, appEnv, type Ports } from "../../scripts/apps.ts";
+import { waitUntilReady } from "../../scripts/wait-ready.ts";
+import { createTestDatabase } from "../../shared/src/testing/test-database.ts";
+import { freePorts } from "./free-ports.ts";
+import { startProcess, type TestProcess } from "./processes.ts";
+
+export const usesRealPostgres = Boolean(process.env.TEST_DATABASE_URL);
+// First start of four embedded databases at once (initdb each) on a small machine is slow.
+export const READY_TIMEOUT_MS = usesRealPostgres ? 30_000 : 120_000;
+
+const appPrefixes = APPS.map((a) => `${a.name.toUpperCase()}_`);
+
+/** The test's environment without any app settings the developer may have exported (ports, URLs, demo knobs). */
+export function cleanEnv(): Record<string, string | undefined> {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (key === "PORT" || key === "WRITE_DEADLINE_MS" || appPrefixes.some((p) => key.startsWith(p))) delete env[key];
+  }
+  return env;
+}
+
+export type Storage = { env: Record<string, string>; cleanup: () => Promise<void> };
+
+/** A fresh database per app: on TEST_DATABASE_URL's server when given, else embedded ones in a temp directory. */
+export async function freshStorage(label: string): Promise<Storage> {
+  const dbApps = APPS.filter((a) => a.hasDatabase);
+  if (usesRealPostgres) {
+    const created = await Promise.allSettled(dbApps.map((a) => createTestDatabase(`${label}_${a.name}`)));
+    const dbs = created.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const cleanup = async () => void (await Promise.allSettled(dbs.map((db) => db.drop())));
+    const failed = created.find((r) => r.status === "rejected");
+    if (failed) {
+      await cleanup();
+      throw failed.reason;
+    }
+    return { env: Object.fromEntries(dbApps.map((a, i) => [`${a.name.toUpperCase()}_DATABASE_URL`, dbs[i]!.url])), cleanup };
+  }
+  const dir = mkdtempSync(join(tmpdir(), `storefront-${label}-`));
+  return {
+    env: Object.fromEntries(dbApps.map((a) => [`${a.name.toUpperCase()}_DATA_DIR`, join(dir, a.name)])),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export function pickPorts(): Ports {
+  const ports = freePorts(APPS.length);
+  return Object.fromEntries(APPS.map((a, i) => [a.name, ports[i]!])) as Ports;
+}
+
+/** Starts every app as `bun apps/<name>/src/index.ts` and waits until all answer /ready. */
+export async function startApps(ports: Ports, storageEnv: Record<string, string>): Promise<TestProcess[]> {
+  const base = cleanEnv();
+  const procs = APPS.map((a) => startProcess(a.name, [a.entry], { ...base, ...storageEnv, ...appEnv(a.name, ports) }));
+  const giveUp = new AbortController();
+  try {
+    await Promise.all(
+      APPS.map(async (a, i) => {
+        const proc = procs[i]!;
+        let started = false;
+        const exited = proc.proc.exited.then((code) => {
+          if (!started) throw new Error(`${a.name} exited with ${code} during start-up:\n${proc.output.slice(-20).join("\n")}`);
+        });
+        const url = `http://127.0.0.1:${ports[a.name]}/ready`;
+        await Promise.race([waitUntilReady(url, { timeoutMs: READY_TIMEOUT_MS, signal: giveUp.signal }), exited]);
+        started = true;
+      }),
+    );
+  } catch (err) {
+    giveUp.abort();
+    await stopAll(procs);
+    throw err;
+  }
+  return procs;
+}
+
+export const stopAll = async (procs: TestProcess[]) => void (await Promise.all(procs.map((p) => p.stop())));
+
+/** The variables `bun run dev` reads to move each app to another port. */
+export const portEnv = (ports: Ports): Record<string, string> =>
+  Object.fromEntries(APPS.map((a) => [a.portEnv, String(ports[a.name])]));
