@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { APPS, appEnv, type Ports } from "../../scripts/apps.ts";
+import { APPS, appEnv, type AppName, type Ports } from "../../scripts/apps.ts";
 import { waitUntilReady } from "../../scripts/wait-ready.ts";
 import { createTestDatabase } from "../../shared/src/testing/test-database.ts";
 import { freePorts } from "./free-ports.ts";
@@ -25,9 +25,9 @@ export function cleanEnv(): Record<string, string | undefined> {
 
 export type Storage = { env: Record<string, string>; cleanup: () => Promise<void> };
 
-/** A fresh database per app: on TEST_DATABASE_URL's server when given, else embedded ones in a temp directory. */
-export async function freshStorage(label: string): Promise<Storage> {
-  const dbApps = APPS.filter((a) => a.hasDatabase);
+/** A fresh database per app (or per app in `only`): on TEST_DATABASE_URL's server when given, else embedded ones in a temp directory. */
+export async function freshStorage(label: string, only?: AppName[]): Promise<Storage> {
+  const dbApps = APPS.filter((a) => a.hasDatabase && (!only || only.includes(a.name)));
   if (usesRealPostgres) {
     const created = await Promise.allSettled(dbApps.map((a) => createTestDatabase(`${label}_${a.name}`)));
     const dbs = created.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
