@@ -40,8 +40,10 @@ export function serveApp(options: { app: Hono<any, any, any>; service: string; p
     log(service, "stopped");
     process.exit(0);
   };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  // `on`, not `once`: a second signal while draining (a supervisor plus a terminal's Ctrl-C) must not fall
+  // through to the default handler and kill in-flight requests; `stopping` makes it a no-op.
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
   return server;
 }
 
