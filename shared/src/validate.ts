@@ -27,3 +27,6 @@ export const positiveIntString = z
 export const positiveInt = z.number().int().positive().max(MAX_INT4);
 
 export const idParams = z.strictObject({ id: positiveIntString });
+
+/** `/users/:id/<resource>/:product_id` */
+export const userProductParams = z.strictObject({ id: positiveIntString, product_id: positiveIntString });

@@ -1,9 +1,6 @@
 // Starts the inventory service: config from the environment, database, migrations, HTTP server.
-import { fileURLToPath } from "node:url";
 import { intFromEnv } from "@storefront/shared/config";
-import { connectDatabase } from "@storefront/shared/db/connect";
-import { migrate } from "@storefront/shared/db/migrate";
-import { serveApp } from "@storefront/shared/serve";
+import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { createApp } from "./app.ts";
 import { chaosFromEnv, type ChaosOptions } from "./chaos.ts";
 
@@ -21,9 +18,11 @@ if (chaos.delayMs || chaos.failRate) {
   console.log(JSON.stringify({ level: "info", service: "inventory", msg: "demo knobs on", delayMs: chaos.delayMs ?? null, failRate: chaos.failRate }));
 }
 
-const db = await connectDatabase({
-  url: env.INVENTORY_DATABASE_URL,
-  dataDir: env.INVENTORY_DATA_DIR || fileURLToPath(new URL("../../../.data/inventory", import.meta.url)),
+await startDatabaseService({
+  service: "inventory",
+  port,
+  databaseUrl: env.INVENTORY_DATABASE_URL,
+  dataDir: env.INVENTORY_DATA_DIR,
+  migrations: new URL("./db/migrations", import.meta.url),
+  createApp: (sql) => createApp({ sql, chaos }),
 });
-await migrate(db.sql, fileURLToPath(new URL("./db/migrations", import.meta.url)));
-serveApp({ app: createApp({ sql: db.sql, chaos }), service: "inventory", port, onClose: [db.close] });

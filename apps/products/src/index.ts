@@ -1,16 +1,14 @@
-// Starts the products service: config from the environment, database, migrations, HTTP server.
-import { fileURLToPath } from "node:url";
+// Starts the products service: settings from the environment, then database, migrations and HTTP server.
 import { intFromEnv } from "@storefront/shared/config";
-import { connectDatabase } from "@storefront/shared/db/connect";
-import { migrate } from "@storefront/shared/db/migrate";
-import { serveApp } from "@storefront/shared/serve";
+import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { createApp } from "./app.ts";
 
 const env = process.env;
-const port = intFromEnv(env, "PORT", 8000);
-const db = await connectDatabase({
-  url: env.PRODUCTS_DATABASE_URL,
-  dataDir: env.PRODUCTS_DATA_DIR || fileURLToPath(new URL("../../../.data/products", import.meta.url)),
+await startDatabaseService({
+  service: "products",
+  port: intFromEnv(env, "PORT", 8000),
+  databaseUrl: env.PRODUCTS_DATABASE_URL,
+  dataDir: env.PRODUCTS_DATA_DIR,
+  migrations: new URL("./db/migrations", import.meta.url),
+  createApp: (sql) => createApp({ sql }),
 });
-await migrate(db.sql, fileURLToPath(new URL("./db/migrations", import.meta.url)));
-serveApp({ app: createApp({ sql: db.sql }), service: "products", port, onClose: [db.close] });

@@ -3,11 +3,10 @@ import { Hono } from "hono";
 import type { Sql } from "postgres";
 import { z } from "zod";
 import { AppError } from "@storefront/shared/errors";
-import { idParams, positiveInt, positiveIntString, validate } from "@storefront/shared/validate";
+import { idParams, positiveInt, userProductParams, validate } from "@storefront/shared/validate";
 import { addToCart, listCart, MAX_LINE_QUANTITY, removeFromCart, setCartQuantity } from "../db/cart.ts";
 
 const quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
-const lineParams = z.strictObject({ id: positiveIntString, product_id: positiveIntString });
 const addBody = z.strictObject({ product_id: positiveInt, quantity: quantity.default(1) });
 const setBody = z.strictObject({ quantity });
 
@@ -24,12 +23,12 @@ export const cartRoutes = (sql: Sql) =>
       if (!line) throw new AppError(409, "CONFLICT", `adding ${quantity} of product ${product_id} would take the line above ${MAX_LINE_QUANTITY}`);
       return c.json(line);
     })
-    .put("/:id/cart/:product_id", validate("param", lineParams), validate("json", setBody), async (c) => {
+    .put("/:id/cart/:product_id", validate("param", userProductParams), validate("json", setBody), async (c) => {
       const { id, product_id } = c.req.valid("param");
       const { quantity } = c.req.valid("json");
       return c.json(await setCartQuantity(sql, id, product_id, quantity));
     })
-    .delete("/:id/cart/:product_id", validate("param", lineParams), async (c) => {
+    .delete("/:id/cart/:product_id", validate("param", userProductParams), async (c) => {
       const { id, product_id } = c.req.valid("param");
       await removeFromCart(sql, id, product_id);
       return c.body(null, 204);

@@ -2,10 +2,9 @@
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import { z } from "zod";
-import { idParams, positiveInt, positiveIntString, validate } from "@storefront/shared/validate";
+import { idParams, positiveInt, userProductParams, validate } from "@storefront/shared/validate";
 import { addFavorite, listFavorites, removeFavorite } from "../db/favorites.ts";
 
-const favoriteParams = z.strictObject({ id: positiveIntString, product_id: positiveIntString });
 const addFavoriteBody = z.strictObject({ product_id: positiveInt });
 
 export const favoritesRoutes = (sql: Sql) =>
@@ -21,7 +20,7 @@ export const favoritesRoutes = (sql: Sql) =>
       // 201 only when this request created it, so a retried POST is told it changed nothing.
       return c.json({ product_id }, added ? 201 : 200);
     })
-    .delete("/:id/favorites/:product_id", validate("param", favoriteParams), async (c) => {
+    .delete("/:id/favorites/:product_id", validate("param", userProductParams), async (c) => {
       const { id, product_id } = c.req.valid("param");
       await removeFavorite(sql, id, product_id);
       return c.body(null, 204);
