@@ -1,0 +1,49 @@
+// The contract between the services that emit notification events (through their outbox) and the
+// notifications worker: event types and payloads, the queue, its job options, and Redis connection options.
+import type { RedisOptions } from "ioredis";
+
+export type BackInStock = { type: "stock.back_in_stock"; payload: { product_id: number; inventory: number } };
+export type PriceDropped = {
+  type: "price.dropped";
+  payload: { product_id: number; product_name: string; old_price_cents: number; new_price_cents: number };
+};
+/** Every change of a user's cart; `items` is the number of lines after the change (0: empty). */
+export type CartChanged = { type: "cart.changed"; payload: { user_id: number; items: number } };
+export type OutboxEvent = BackInStock | PriceDropped | CartChanged;
+export type EventType = OutboxEvent["type"];
+
+/** What a job on the notifications queue carries; the job's id is `event_id`. */
+export type EventJobData = OutboxEvent & { event_id: string; occurred_at: string };
+
+/** The delayed job armed by cart.changed; its data names the user and the cart change that armed it. */
+export const CART_REMINDER = "cart.reminder";
+export type CartReminderJobData = { user_id: number; armed_by: string };
+export const cartReminderKey = (userId: number) => `cart-reminder:${userId}`;
+
+export const NOTIFICATIONS_QUEUE = "notifications";
+/** BullMQ's Redis key prefix; tests give every suite its own. */
+export const DEFAULT_QUEUE_PREFIX = "storefront";
+
+export const EVENT_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: "exponential" as const, delay: 1000 },
+  // Completed jobs are kept a day: while a job exists, a second add with the same jobId (the outbox relay
+  // re-publishing after a crash) is ignored. removeOnComplete: true would drop that protection.
+  removeOnComplete: { age: 24 * 3600, count: 100_000 },
+  // Failed jobs stay as dead letters until retried or removed by the dead-letters command.
+  removeOnFail: false,
+};
+
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+/** For producers on a request path (outbox relays): fail fast while Redis is down instead of queueing commands. */
+export const producerRedisOptions = (url: string): [string, RedisOptions] => [
+  url,
+  { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: (n) => Math.min(n * 200, 2000) },
+];
+
+/** For workers: BullMQ requires maxRetriesPerRequest null on blocking connections; reconnect forever. */
+export const workerRedisOptions = (url: string): [string, RedisOptions] => [
+  url,
+  { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) },
+];
