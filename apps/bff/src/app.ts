@@ -6,11 +6,12 @@ import { userId, type UserVariables } from "./middleware/user-id.ts";
 import { cartRoutes } from "./routes/cart.ts";
 import { favoritesRoutes } from "./routes/favorites.ts";
 import { listingRoutes } from "./routes/listing.ts";
+import { notificationsRoutes } from "./routes/notifications.ts";
 import { createStaleCache } from "./stale-cache.ts";
 import { createUpstream, DEFAULT_RETRY, type FetchFn, type RetryPolicy } from "./upstream.ts";
 
 export type BffDeps = {
-  urls: { products: string; inventory: string; cart: string; favorites: string };
+  urls: { products: string; inventory: string; cart: string; favorites: string; notifications: string };
   deadlines?: Partial<{ productsMs: number; inventoryMs: number; writeMs: number }>;
   /** Settings shared by the four upstreams' breakers. */
   breaker?: Partial<typeof BREAKER_DEFAULTS>;
@@ -41,17 +42,19 @@ export function createApp(deps: BffDeps) {
   const inventory = createUpstream("inventory", deps.urls.inventory, upstreamOptions);
   const cart = createUpstream("cart", deps.urls.cart, upstreamOptions);
   const favorites = createUpstream("favorites", deps.urls.favorites, upstreamOptions);
+  const notifications = createUpstream("notifications", deps.urls.notifications, upstreamOptions);
   const staleProducts = createStaleCache<CatalogueItem[]>({ maxAgeMs: deps.productsStaleMaxMs ?? DEFAULT_PRODUCTS_STALE_MAX_MS, now: deps.now });
 
   // The BFF depends on its upstreams per request, not to be up: it is ready as soon as it listens.
   const app = createServiceApp<{ Variables: UserVariables }>({ service: "bff", ready: async () => {} });
   app.get("/health/upstreams", (c) =>
-    c.json({ upstreams: [products, inventory, cart, favorites].map((u) => u.breaker.snapshot()) }),
+    c.json({ upstreams: [products, inventory, cart, favorites, notifications].map((u) => u.breaker.snapshot()) }),
   );
   // "/x/*" also matches "/x".
-  for (const path of ["/products/*", "/cart/*", "/favorites/*"]) app.use(path, userId());
+  for (const path of ["/products/*", "/cart/*", "/favorites/*", "/notifications/*"]) app.use(path, userId());
   app.route("/products", listingRoutes({ products, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, staleProducts }));
   app.route("/cart", cartRoutes(cart, writeMs));
   app.route("/favorites", favoritesRoutes(favorites, writeMs));
+  app.route("/notifications", notificationsRoutes(notifications, writeMs));
   return app;
 }

@@ -11,6 +11,7 @@ const app = createApp({
     inventory: urlFromEnv(env, "INVENTORY_URL", "http://127.0.0.1:8001"),
     favorites: urlFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002"),
     cart: urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
+    notifications: urlFromEnv(env, "NOTIFICATIONS_URL", "http://127.0.0.1:8004"),
   },
   deadlines: {
     productsMs: intFromEnv(env, "PRODUCTS_DEADLINE_MS", DEFAULT_DEADLINES.productsMs, { min: 1 }),

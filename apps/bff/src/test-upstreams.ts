@@ -7,6 +7,7 @@ export const urls = {
   inventory: "http://inventory.test",
   cart: "http://cart.test",
   favorites: "http://favorites.test",
+  notifications: "http://notifications.test",
 };
 
 export const catalogue = [

@@ -18,6 +18,13 @@ const server = setupServer(
     const body = received.at(-1)!.body as { product_id?: number; quantity?: number };
     return HttpResponse.json({ product_id: body.product_id ?? 4, quantity: body.quantity ?? 1 });
   }),
+  http.all(`${urls.notifications}/*`, async ({ request }) => {
+    await record(request);
+    const url = new URL(request.url);
+    if (request.method === "GET") return HttpResponse.json([{ id: 9, type: "stock.back_in_stock", read_at: null, query: url.search }]);
+    if (url.pathname.startsWith("/users/3/")) return HttpResponse.json({ error: { code: "NOT_FOUND", message: "no notification 9" } }, { status: 404 });
+    return HttpResponse.json({ id: 9, read_at: "2026-11-21T00:00:00Z" });
+  }),
   http.all(`${urls.favorites}/*`, async ({ request }) => {
     await record(request);
     if (request.method === "DELETE") return new HttpResponse(null, { status: 204 });
@@ -155,6 +162,41 @@ describe("favorites through the BFF", () => {
   test("POST /favorites with an extra field is a 400", async () => {
     const { status } = await call(app, "/favorites", json("POST", { product_id: 4, note: "x" }));
     expect(status).toBe(400);
+    expect(received).toEqual([]);
+  });
+});
+
+describe("notifications through the BFF", () => {
+  test("GET /notifications reads the calling user's inbox, passing limit and before", async () => {
+    const { status, body } = await call(app, "/notifications?limit=5&before=40", { user: "7" });
+    expect(status).toBe(200);
+    expect(body[0].query).toBe("?limit=5&before=40");
+    expect(received).toEqual([{ method: "GET", path: "/users/7/notifications", body: null }]);
+  });
+
+  test("POST /notifications/:id/read marks it read; another user's notification is the service's 404", async () => {
+    const mine = await call(app, "/notifications/9/read", { method: "POST", user: "7" });
+    expect(mine.status).toBe(200);
+    expect(mine.body.read_at).not.toBeNull();
+    const theirs = await call(app, "/notifications/9/read", { method: "POST", user: "3" });
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.error.code).toBe("NOT_FOUND");
+    expect(received.map((r) => r.path)).toEqual(["/users/7/notifications/9/read", "/users/3/notifications/9/read"]);
+  });
+
+  test.each([
+    ["/notifications?limit=0", "GET"],
+    ["/notifications?limit=101", "GET"],
+    ["/notifications?page=2", "GET"],
+    ["/notifications/abc/read", "POST"],
+  ])("%s (%s) is a 400 that reaches nothing", async (path, method) => {
+    const { status } = await call(app, path, { method, user: "7" });
+    expect(status).toBe(400);
+    expect(received).toEqual([]);
+  });
+
+  test("without x-user-id: 401", async () => {
+    expect((await call(app, "/notifications")).status).toBe(401);
     expect(received).toEqual([]);
   });
 });
