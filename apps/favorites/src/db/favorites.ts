@@ -2,6 +2,7 @@
 import type { Sql } from "postgres";
 
 export type FavoriteRow = { product_id: number };
+export type FavoritedByRow = { user_id: number };
 
 export const listFavorites = (sql: Sql, userId: number) =>
   sql<FavoriteRow[]>`
@@ -21,3 +22,11 @@ export async function addFavorite(sql: Sql, userId: number, productId: number): 
 export async function removeFavorite(sql: Sql, userId: number, productId: number): Promise<void> {
   await sql`delete from user_favorite where user_id = ${userId} and product_id = ${productId}`;
 }
+
+/** Keyset page of the users who favorited a product, ordered by user_id: those after `after`, at most `limit`. */
+export const listFavoritedBy = (sql: Sql, productId: number, { after, limit }: { after: number; limit: number }) =>
+  sql<FavoritedByRow[]>`
+    select user_id from user_favorite
+    where product_id = ${productId} and user_id > ${after}
+    order by user_id
+    limit ${limit}`;
