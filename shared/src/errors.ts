@@ -41,19 +41,32 @@ export const errorResponse = (c: Context, status: ContentfulStatusCode, code: st
 const codeForStatus = (status: number): ErrorCode =>
   status === 404 ? "NOT_FOUND" : status === 401 ? "UNAUTHENTICATED" : status < 500 ? "BAD_REQUEST" : "INTERNAL";
 
-/** Turns any thrown error into the envelope; never leaks a stack trace to the client. */
-export const onError: ErrorHandler = (err, c) => {
-  if (err instanceof AppError) {
-    if (err.headers) for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
-    return errorResponse(c, err.status, err.code, err.message);
-  }
-  if (err instanceof HTTPException) {
-    // Hono raises these itself, e.g. 400 "Malformed JSON in request body".
-    const status = err.status as ContentfulStatusCode;
-    return errorResponse(c, status, codeForStatus(status), err.message || "request failed");
-  }
-  console.error(JSON.stringify({ level: "error", msg: "unhandled error", method: c.req.method, path: c.req.path, error: String(err), stack: (err as Error)?.stack }));
-  return errorResponse(c, 500, "INTERNAL", "internal server error");
-};
+type ErrorLog = (msg: string, fields: object) => void;
+const logToStderr: ErrorLog = (msg, fields) => console.error(JSON.stringify({ level: "error", msg, ...fields }));
+
+/** Turns any thrown error into the envelope; never leaks a stack trace to the client, logs it instead. */
+export const errorHandler =
+  (logError: ErrorLog = logToStderr): ErrorHandler =>
+  (err, c) => {
+    if (err instanceof AppError) {
+      if (err.headers) for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+      return errorResponse(c, err.status, err.code, err.message);
+    }
+    if (err instanceof HTTPException) {
+      // Hono raises these itself, e.g. 400 "Malformed JSON in request body".
+      const status = err.status as ContentfulStatusCode;
+      return errorResponse(c, status, codeForStatus(status), err.message || "request failed");
+    }
+    logError("unhandled error", {
+      request_id: c.get("requestId" as never) ?? null,
+      method: c.req.method,
+      path: c.req.path,
+      error: String(err),
+      stack: (err as Error)?.stack,
+    });
+    return errorResponse(c, 500, "INTERNAL", "internal server error");
+  };
+
+export const onError: ErrorHandler = errorHandler();
 
 export const notFound: NotFoundHandler = (c) => errorResponse(c, 404, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`);

@@ -1,16 +1,28 @@
-// The base Hono app every service starts from: error envelope, 404 envelope, /health and /ready.
-import { Hono, type Env } from "hono";
-import { errorResponse, notFound, onError } from "./errors.ts";
+// The base Hono app every service starts from: request id, access log and metrics, the error envelope,
+// the 404 envelope, /health, /ready and /metrics.
+import { Hono } from "hono";
+import { errorHandler, errorResponse, notFound } from "./errors.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "./observability/metrics.ts";
+import { createObservability, type Observability } from "./observability/observability.ts";
+import { requestContext, type RequestVariables } from "./observability/request-context.ts";
 
 export type ReadinessCheck = () => Promise<void>;
 
 /** `ready` throws (or times out) when a dependency the service cannot work without does not answer. */
-export function createServiceApp<E extends Env = Env>(options: { service: string; ready: ReadinessCheck; readyTimeoutMs?: number }) {
+export function createServiceApp<V extends object = {}>(options: {
+  service: string;
+  ready: ReadinessCheck;
+  readyTimeoutMs?: number;
+  observability?: Observability;
+}) {
   const { service, ready, readyTimeoutMs = 2000 } = options;
-  const app = new Hono<E>();
-  app.onError(onError);
+  const obs = options.observability ?? createObservability(service);
+  const app = new Hono<{ Variables: RequestVariables & V }>();
+  app.onError(errorHandler((msg, fields) => obs.logger.error(msg, fields)));
   app.notFound(notFound);
+  app.use(requestContext(obs));
   app.get("/health", (c) => c.json({ status: "ok", service }));
+  app.get("/metrics", (c) => c.body(obs.registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }));
   app.get("/ready", async (c) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

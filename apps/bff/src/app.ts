@@ -1,5 +1,6 @@
 // The BFF: the clients' single entry point. No I/O here; index.ts reads the config.
 import { BREAKER_DEFAULTS, type BreakerOptions } from "@storefront/shared/circuit-breaker";
+import { createObservability, type Observability } from "@storefront/shared/observability/observability";
 import { createServiceApp } from "@storefront/shared/service-app";
 import type { CatalogueItem } from "./listing-shapes.ts";
 import { userId, type UserVariables } from "./middleware/user-id.ts";
@@ -23,6 +24,8 @@ export type BffDeps = {
   /** Clock for breakers and the stale copy; tests pass a fake one. Deadlines use real timers. */
   now?: () => number;
   onBreakerChange?: BreakerOptions["onStateChange"];
+  /** Logger and metrics registry; index.ts passes the real ones, tests get silent defaults. */
+  observability?: Observability;
 };
 
 export const DEFAULT_DEADLINES = { productsMs: 1000, inventoryMs: 1000, writeMs: 2000 };
@@ -30,12 +33,16 @@ export const DEFAULT_PRODUCTS_STALE_MAX_MS = 5 * 60_000;
 
 export function createApp(deps: BffDeps) {
   const { productsMs, inventoryMs, writeMs } = { ...DEFAULT_DEADLINES, ...deps.deadlines };
-  const logBreaker: BreakerOptions["onStateChange"] = (change) =>
-    console.log(JSON.stringify({ level: "warn", service: "bff", msg: "circuit breaker state change", ...change }));
+  const obs = deps.observability ?? createObservability("bff");
+  const logBreaker: BreakerOptions["onStateChange"] = (change) => obs.logger.warn("circuit breaker state change", change);
   const upstreamOptions = {
     fetch: deps.fetch,
     retry: deps.retry ?? DEFAULT_RETRY,
     breaker: { ...deps.breaker, now: deps.now, onStateChange: deps.onBreakerChange ?? logBreaker },
+    duration: obs.registry.histogram("bff_upstream_request_duration_seconds", "Upstream call latency in seconds (retries included), by upstream and outcome.", [
+      "upstream",
+      "outcome",
+    ]),
   };
   // One client (and one breaker) per upstream for the life of the process.
   const products = createUpstream("products", deps.urls.products, upstreamOptions);
@@ -43,16 +50,22 @@ export function createApp(deps: BffDeps) {
   const cart = createUpstream("cart", deps.urls.cart, upstreamOptions);
   const favorites = createUpstream("favorites", deps.urls.favorites, upstreamOptions);
   const notifications = createUpstream("notifications", deps.urls.notifications, upstreamOptions);
+  const upstreams = [products, inventory, cart, favorites, notifications];
+  obs.registry.gauge("bff_circuit_breaker_state", "1 for each upstream's current breaker state, 0 for the others.", ["upstream", "state"], function* () {
+    for (const u of upstreams) {
+      const state = u.breaker.state;
+      for (const s of ["closed", "open", "half_open"] as const) yield [[u.name, s], s === state ? 1 : 0];
+    }
+  });
+  const degradedTotal = obs.registry.counter("bff_listing_degraded_total", "Listings answered without a part, by the part dropped or served stale.", ["part"]);
   const staleProducts = createStaleCache<CatalogueItem[]>({ maxAgeMs: deps.productsStaleMaxMs ?? DEFAULT_PRODUCTS_STALE_MAX_MS, now: deps.now });
 
   // The BFF depends on its upstreams per request, not to be up: it is ready as soon as it listens.
-  const app = createServiceApp<{ Variables: UserVariables }>({ service: "bff", ready: async () => {} });
-  app.get("/health/upstreams", (c) =>
-    c.json({ upstreams: [products, inventory, cart, favorites, notifications].map((u) => u.breaker.snapshot()) }),
-  );
+  const app = createServiceApp<UserVariables>({ service: "bff", ready: async () => {}, observability: obs });
+  app.get("/health/upstreams", (c) => c.json({ upstreams: upstreams.map((u) => u.breaker.snapshot()) }));
   // "/x/*" also matches "/x".
   for (const path of ["/products/*", "/cart/*", "/favorites/*", "/notifications/*"]) app.use(path, userId());
-  app.route("/products", listingRoutes({ products, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, staleProducts }));
+  app.route("/products", listingRoutes({ products, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, staleProducts, degradedTotal }));
   app.route("/cart", cartRoutes(cart, writeMs));
   app.route("/favorites", favoritesRoutes(favorites, writeMs));
   app.route("/notifications", notificationsRoutes(notifications, writeMs));

@@ -1,11 +1,15 @@
 // Starts the BFF: upstream addresses, deadlines, breaker and stale-copy settings from the environment, then serves.
 import { BREAKER_DEFAULTS } from "@storefront/shared/circuit-breaker";
 import { floatFromEnv, intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { createLogger, logLevelFromEnv } from "@storefront/shared/observability/logger";
+import { createObservability } from "@storefront/shared/observability/observability";
 import { serveApp } from "@storefront/shared/serve";
 import { createApp, DEFAULT_DEADLINES, DEFAULT_PRODUCTS_STALE_MAX_MS } from "./app.ts";
 
 const env = process.env;
+const observability = createObservability("bff", { logger: createLogger("bff", logLevelFromEnv(env)) });
 const app = createApp({
+  observability,
   urls: {
     products: urlFromEnv(env, "PRODUCTS_URL", "http://127.0.0.1:8000"),
     inventory: urlFromEnv(env, "INVENTORY_URL", "http://127.0.0.1:8001"),

@@ -1,8 +1,9 @@
 // The BFF's client for one upstream service, built once per process (Bun's fetch keeps connections alive).
 // Every call goes deadline -> retry (idempotent GETs only) -> circuit breaker -> fetch, and ends as parsed
 // JSON or a typed error the routes map to a gateway status.
-import { createCircuitBreaker, type BreakerOptions, type CircuitBreaker, type Outcome } from "@storefront/shared/circuit-breaker";
-import type { Deadline } from "@storefront/shared/deadline";
+import { CircuitOpenError, createCircuitBreaker, type BreakerOptions, type CircuitBreaker, type Outcome } from "@storefront/shared/circuit-breaker";
+import { DeadlineExceededError, type Deadline } from "@storefront/shared/deadline";
+import type { Histogram } from "@storefront/shared/observability/metrics";
 import { defaultRetryOn, parseRetryAfter, retry } from "@storefront/shared/retry";
 
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -38,19 +39,39 @@ export type Upstream = {
   readonly name: string;
   readonly breaker: CircuitBreaker;
   /** GET and parse a 2xx JSON body under the deadline, retrying what is worth retrying; other statuses throw UpstreamStatusError. */
-  getJson(path: string, deadline: Deadline): Promise<unknown>;
+  getJson(path: string, deadline: Deadline, requestId?: string): Promise<unknown>;
   /** A change: not retried (not idempotent). Returns status and parsed body (null when empty) for a 2xx-4xx; a 5xx throws. */
-  send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<UpstreamReply>;
+  send(method: string, path: string, body: unknown, deadline: Deadline, requestId?: string): Promise<UpstreamReply>;
 };
 
 export type UpstreamOptions = {
   fetch?: FetchFn;
   breaker?: Omit<BreakerOptions, "name" | "isFailure">;
   retry?: RetryPolicy;
+  /** bff_upstream_request_duration_seconds{upstream, outcome}: every call, retries included. */
+  duration?: Histogram;
 };
 
-const ACCEPT_JSON = { accept: "application/json" };
-const SEND_JSON = { accept: "application/json", "content-type": "application/json" };
+/** Headers every upstream call carries: the request id, and the time left (deadline propagation). */
+export const DEADLINE_HEADER = "x-deadline-ms";
+const headersFor = (deadline: Deadline, requestId: string | undefined, json: boolean): Record<string, string> => {
+  const headers: Record<string, string> = { accept: "application/json", [DEADLINE_HEADER]: String(Math.max(0, deadline.expiresAt - Date.now())) };
+  if (requestId) headers["x-request-id"] = requestId;
+  if (json) headers["content-type"] = "application/json";
+  return headers;
+};
+
+/** How a call ended, as a metric label. */
+export function outcomeOf(error: unknown): string {
+  const cause = (error as { cause?: unknown })?.cause ?? error;
+  for (const e of [error, cause]) {
+    if (e instanceof CircuitOpenError) return "circuit_open";
+    if (e instanceof DeadlineExceededError) return "timeout";
+    if (e instanceof UpstreamStatusError) return e.status < 500 ? "client_error" : "server_error";
+    if (e instanceof UpstreamInvalidResponseError) return "invalid_response";
+  }
+  return (error as { name?: string })?.name === "AbortError" ? "aborted" : "unreachable";
+}
 
 // Read lazily so a fetch patched after start-up (msw in tests) is still the one used.
 const globalFetch: FetchFn = (input, init) => fetch(input, init);
@@ -87,8 +108,24 @@ export function createUpstream(name: string, baseUrl: string, options: UpstreamO
     return new UpstreamStatusError(name, res.status, await readBody(res).catch(() => null), retryAfter);
   };
 
-  const getOnce = async (path: string, signal: AbortSignal) => {
-    const res = await fetchFn(base + path, { headers: ACCEPT_JSON, signal });
+  const timed = <T>(work: Promise<T>): Promise<T> => {
+    const duration = options.duration;
+    if (!duration) return work;
+    const started = performance.now();
+    return work.then(
+      (value) => {
+        duration.observe([name, "ok"], (performance.now() - started) / 1000);
+        return value;
+      },
+      (error) => {
+        duration.observe([name, outcomeOf(error)], (performance.now() - started) / 1000);
+        throw error;
+      },
+    );
+  };
+
+  const getOnce = async (path: string, headers: Record<string, string>, signal: AbortSignal) => {
+    const res = await fetchFn(base + path, { headers, signal });
     if (!res.ok) throw await statusError(res);
     return readBody(res);
   };
@@ -96,8 +133,9 @@ export function createUpstream(name: string, baseUrl: string, options: UpstreamO
   return {
     name,
     breaker,
-    getJson(path, deadline) {
-      return retry((_, signal) => breaker.run(() => getOnce(path, signal), signal), {
+    getJson(path, deadline, requestId) {
+      const headers = headersFor(deadline, requestId, false);
+      return timed(retry((_, signal) => breaker.run(() => getOnce(path, headers, signal), signal), {
         attempts: policy.attempts,
         backoff: { baseMs: policy.baseMs, maxMs: policy.maxMs },
         minAttemptMs: policy.minAttemptMs,
@@ -105,19 +143,20 @@ export function createUpstream(name: string, baseUrl: string, options: UpstreamO
         deadline: deadline.expiresAt,
         retryOn: isRetryable,
         retryAfterMs: retryAfterOf,
-      });
+      }));
     },
-    send(method, path, body, signal) {
-      return breaker.run(async () => {
+    send(method, path, body, deadline, requestId) {
+      const signal = deadline.signal;
+      return timed(breaker.run(async () => {
         const res = await fetchFn(base + path, {
           method,
-          headers: body === undefined ? ACCEPT_JSON : SEND_JSON,
+          headers: headersFor(deadline, requestId, body !== undefined),
           body: body === undefined ? undefined : JSON.stringify(body),
           signal,
         });
         if (res.status >= 500) throw await statusError(res);
         return { status: res.status, body: await readBody(res) };
-      }, signal);
+      }, signal));
     },
   };
 }

@@ -3,10 +3,12 @@
 // When products fails, the last good copy is served if it is fresh enough (stale-if-error).
 import { Hono } from "hono";
 import { z } from "zod";
-import { createDeadline } from "@storefront/shared/deadline";
+import { createDeadline, DeadlineExceededError } from "@storefront/shared/deadline";
 import { positiveIntString, validate } from "@storefront/shared/validate";
 import { gatewayError } from "../gateway-errors.ts";
 import { countItems, toCatalogue, toStock, type CatalogueItem, type ListedProduct } from "../listing-shapes.ts";
+import type { Counter } from "@storefront/shared/observability/metrics";
+import type { RequestVariables, Timing } from "@storefront/shared/observability/request-context";
 import type { UserVariables } from "../middleware/user-id.ts";
 import type { StaleCache } from "../stale-cache.ts";
 import type { Upstream } from "../upstream.ts";
@@ -22,6 +24,8 @@ export type ListingDeps = {
   inventoryDeadlineMs: number;
   /** Last good catalogue page per products path. */
   staleProducts: StaleCache<CatalogueItem[]>;
+  /** bff_listing_degraded_total{part} */
+  degradedTotal?: Counter;
 };
 
 export type Listing = {
@@ -44,19 +48,53 @@ const listingQuery = z.strictObject({
 const ignore = () => {};
 
 export const listingRoutes = (deps: ListingDeps) =>
-  new Hono<{ Variables: UserVariables }>().get("/all", validate("query", listingQuery), async (c) => {
+  new Hono<{ Variables: UserVariables & RequestVariables }>().get("/all", validate("query", listingQuery), async (c) => {
     const { limit = MAX_PAGE, after } = c.req.valid("query");
-    return c.json(await loadListing(deps, c.get("userId"), limit, after));
+    const timings = c.get("timings");
+    const listing = await loadListing(deps, { userId: c.get("userId"), requestId: c.get("requestId"), timings }, limit, after);
+    for (const part of listing.degraded) deps.degradedTotal?.inc([part]);
+    c.header("server-timing", serverTiming(timings));
+    return c.json(listing);
   });
 
-async function loadListing(deps: ListingDeps, userId: number | null, limit: number, after: number | undefined): Promise<Listing> {
+type Caller = { userId: number | null; requestId: string; timings: Timing[] };
+
+/** Records how long `work` took and how it ended, for the log line and Server-Timing. */
+function timed<T>(timings: Timing[], name: string, work: Promise<T>): Promise<T> {
+  const started = performance.now();
+  const done = (outcome: string) => timings.push({ name, ms: Math.round((performance.now() - started) * 100) / 100, outcome });
+  return work.then(
+    (value) => {
+      done("ok");
+      return value;
+    },
+    (error) => {
+      done(error instanceof DeadlineExceededError ? "timeout" : "failed");
+      throw error;
+    },
+  );
+}
+
+const serverTiming = (timings: Timing[]) => timings.map((t) => `${t.name};dur=${t.ms};desc="${t.outcome}"`).join(", ");
+
+async function loadListing(deps: ListingDeps, caller: Caller, limit: number, after: number | undefined): Promise<Listing> {
+  const { userId, requestId, timings } = caller;
   const degraded: string[] = [];
   const first = createDeadline(deps.productsDeadlineMs);
   const productsPath = after === undefined ? `/products?limit=${limit}` : `/products?limit=${limit}&after=${after}`;
-  const products = first.race(deps.products.getJson(productsPath, first).then(toCatalogue));
-  const cart = userId === null ? null : first.race(deps.cart.getJson(`/users/${userId}/cart`, first).then((b) => countItems("cart", b)));
+  const products = timed(timings, "products", first.race(deps.products.getJson(productsPath, first, requestId).then(toCatalogue)));
+  const cart =
+    userId === null
+      ? null
+      : timed(timings, "cart", first.race(deps.cart.getJson(`/users/${userId}/cart`, first, requestId).then((b) => countItems("cart", b))));
   const favorites =
-    userId === null ? null : first.race(deps.favorites.getJson(`/users/${userId}/favorites`, first).then((b) => countItems("favorites", b)));
+    userId === null
+      ? null
+      : timed(
+          timings,
+          "favorites",
+          first.race(deps.favorites.getJson(`/users/${userId}/favorites`, first, requestId).then((b) => countItems("favorites", b))),
+        );
 
   let catalogue: CatalogueItem[];
   let stale = false;
@@ -81,7 +119,7 @@ async function loadListing(deps: ListingDeps, userId: number | null, limit: numb
   if (cartItems === undefined) degraded.push("cart");
   if (favoriteItems === undefined) degraded.push("favorites");
 
-  const listed = await withInventory(deps, catalogue, degraded);
+  const listed = await withInventory(deps, caller, catalogue, degraded);
   const last = catalogue.at(-1);
   const listing: Listing = {
     cart_items: cartItems ?? null,
@@ -94,13 +132,13 @@ async function loadListing(deps: ListingDeps, userId: number | null, limit: numb
   return listing;
 }
 
-async function withInventory(deps: ListingDeps, catalogue: CatalogueItem[], degraded: string[]): Promise<ListedProduct[]> {
+async function withInventory(deps: ListingDeps, caller: Caller, catalogue: CatalogueItem[], degraded: string[]): Promise<ListedProduct[]> {
   let stock: Map<number, number> | undefined;
   if (catalogue.length > 0) {
     const second = createDeadline(deps.inventoryDeadlineMs);
     const ids = catalogue.map((p) => p.product_id).join(",");
     try {
-      stock = toStock(await second.race(deps.inventory.getJson(`/inventory?ids=${ids}`, second)));
+      stock = toStock(await timed(caller.timings, "inventory", second.race(deps.inventory.getJson(`/inventory?ids=${ids}`, second, caller.requestId))));
     } catch {
       degraded.push("inventory");
     } finally {
