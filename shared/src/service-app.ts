@@ -1,6 +1,7 @@
 // The base Hono app every service starts from: request id, access log and metrics, the error envelope,
 // the 404 envelope, /health, /ready and /metrics.
 import { Hono } from "hono";
+import { deadlineFromHeader, type DeadlineVariables } from "./deadline-propagation.ts";
 import { errorHandler, errorResponse, notFound } from "./errors.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./observability/metrics.ts";
 import { createObservability, type Observability } from "./observability/observability.ts";
@@ -17,10 +18,11 @@ export function createServiceApp<V extends object = {}>(options: {
 }) {
   const { service, ready, readyTimeoutMs = 2000 } = options;
   const obs = options.observability ?? createObservability(service);
-  const app = new Hono<{ Variables: RequestVariables & V }>();
+  const app = new Hono<{ Variables: RequestVariables & DeadlineVariables & V }>();
   app.onError(errorHandler((msg, fields) => obs.logger.error(msg, fields)));
   app.notFound(notFound);
   app.use(requestContext(obs));
+  app.use(deadlineFromHeader());
   app.get("/health", (c) => c.json({ status: "ok", service }));
   app.get("/metrics", (c) => c.body(obs.registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }));
   app.get("/ready", async (c) => {
