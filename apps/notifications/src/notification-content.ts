@@ -1,0 +1,21 @@
+// The words a user reads for each kind of event: title and body, the same in the inbox and the webhook.
+import type { BackInStock, PriceDropped } from "@storefront/shared/notifications/events";
+
+export type Content = { title: string; body: string };
+
+const money = (cents: number) => (cents / 100).toFixed(2);
+
+export const backInStockContent = ({ product_id, inventory }: BackInStock["payload"]): Content => ({
+  title: `Back in stock: product ${product_id}`,
+  body: inventory > 0 ? `Product ${product_id}, on your favorites, is back in stock (${inventory} available).` : `Product ${product_id}, on your favorites, is back in stock.`,
+});
+
+export const priceDroppedContent = ({ product_name, old_price_cents, new_price_cents }: PriceDropped["payload"]): Content => ({
+  title: `Price drop: ${product_name} now ${money(new_price_cents)}`,
+  body: `${product_name}, on your favorites, went from ${money(old_price_cents)} to ${money(new_price_cents)}.`,
+});
+
+export const cartReminderContent = (lines: number): Content => ({
+  title: "Your cart is waiting",
+  body: lines === 1 ? "You left 1 item in your cart." : `You left ${lines} items in your cart.`,
+});

@@ -1,0 +1,121 @@
+// The notifications worker: takes jobs off the notifications queue (name = event type, id = event_id) and
+// runs the processor for each name. Failures are retried per the job's options (EVENT_JOB_OPTIONS);
+// UnrecoverableError (bad data, a 4xx) fails a job at once, and failed jobs stay as dead letters.
+import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
+import type { Sql } from "postgres";
+import { CART_REMINDER, NOTIFICATIONS_QUEUE } from "@storefront/shared/notifications/events";
+import type { CartClient } from "./clients/cart.ts";
+import type { FavoritesClient } from "./clients/favorites.ts";
+import { parseJob } from "./job-data.ts";
+import { processCartChanged, processCartReminder } from "./processors/cart-reminder.ts";
+import type { ProcessorContext } from "./processors/context.ts";
+import { processProductEvent } from "./processors/product-event.ts";
+import type { WebhookSender } from "./webhook.ts";
+
+export type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+
+export const jsonLog: Log = (level, msg, fields) =>
+  (level === "info" ? console.log : console.error)(JSON.stringify({ level, service: "notifications", msg, ...fields }));
+
+export const DEFAULT_FAVORITES_PAGE = 500;
+
+export type NotificationsWorkerOptions = {
+  /** Worker connections need maxRetriesPerRequest: null (workerRedisOptions). */
+  connection: ConnectionOptions;
+  prefix: string;
+  concurrency: number;
+  sql: Sql;
+  favorites: FavoritesClient;
+  cart: CartClient;
+  webhook?: WebhookSender;
+  reminderDelayMs: number;
+  favoritesPageSize?: number;
+  /** How long a job's lock lasts without renewal, and how often stalled jobs are looked for (BullMQ: 30 s both). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  log?: Log;
+};
+
+export type CloseOutcome = "drained" | "cancelled" | "abandoned";
+
+export type NotificationsWorker = {
+  worker: Worker;
+  /** The same queue, for the delayed reminders the worker arms itself. */
+  queue: Queue;
+  /**
+   * Stops taking jobs and lets active ones finish within graceMs; then aborts them (they fail this attempt and
+   * are retried later) and waits up to cancelMs more; past that it stops waiting (their locks expire and a
+   * later worker picks them up as stalled).
+   */
+  close(options?: { graceMs?: number; cancelMs?: number }): Promise<CloseOutcome>;
+};
+
+export function createNotificationsWorker(options: NotificationsWorkerOptions): NotificationsWorker {
+  const { connection, prefix, concurrency, log = jsonLog } = options;
+  const queue = new Queue(NOTIFICATIONS_QUEUE, { connection, prefix });
+  const ctx: ProcessorContext = {
+    sql: options.sql,
+    favorites: options.favorites,
+    cart: options.cart,
+    webhook: options.webhook,
+    queue,
+    reminderDelayMs: options.reminderDelayMs,
+    favoritesPageSize: options.favoritesPageSize ?? DEFAULT_FAVORITES_PAGE,
+  };
+
+  // Three parameters: BullMQ passes the abort signal only to a processor that declares it.
+  const processor = async (job: Job, _token?: string, signal?: AbortSignal) => {
+    const parsed = parseJob(job);
+    switch (parsed.name) {
+      case "stock.back_in_stock":
+      case "price.dropped":
+        return processProductEvent(ctx, parsed.data, signal);
+      case "cart.changed":
+        return processCartChanged(ctx, parsed.data);
+      case CART_REMINDER:
+        return processCartReminder(ctx, parsed.data, signal);
+    }
+  };
+
+  const worker = new Worker(NOTIFICATIONS_QUEUE, processor, {
+    connection,
+    prefix,
+    concurrency,
+    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+  });
+  // Without listeners an 'error' event would throw; Redis going away is logged, and ioredis reconnects.
+  worker.on("error", (err) => log("error", "worker error", { error: String(err) }));
+  queue.on("error", (err) => log("error", "queue error", { error: String(err) }));
+  worker.on("failed", (job, err) =>
+    log("warn", "job failed", { job_id: job?.id, name: job?.name, attempts_made: job?.attemptsMade, error: err.message }),
+  );
+
+  const settleWithin = async (work: Promise<unknown>, ms: number) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([work.then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  let closing: Promise<CloseOutcome> | undefined;
+  const close = ({ graceMs = 10_000, cancelMs = 2_000 } = {}) =>
+    (closing ??= (async () => {
+      // BullMQ 6.7's close(true) after a pending close() only returns the same pending promise, so the forced
+      // step is to abort the active jobs through their signals instead.
+      const workerClosed = worker.close().catch((err) => log("error", "closing the worker failed", { error: String(err) }));
+      let outcome: CloseOutcome = "drained";
+      if (!(await settleWithin(workerClosed, graceMs))) {
+        log("warn", `active jobs still running after ${graceMs} ms, aborting them`);
+        worker.cancelAllJobs("the worker is shutting down");
+        outcome = (await settleWithin(workerClosed, cancelMs)) ? "cancelled" : "abandoned";
+      }
+      await settleWithin(queue.close(), cancelMs);
+      return outcome;
+    })());
+
+  return { worker, queue, close };
+}
