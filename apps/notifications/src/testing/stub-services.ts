@@ -12,6 +12,8 @@ export type StubServices = {
   /** user_id -> number of cart lines */
   carts: Map<number, number>;
   favoritesRequests: FavoritesRequest[];
+  /** A status to answer a cart read with instead of the data, or undefined for the data. */
+  cartFailWith: ((userId: number) => number | undefined) | undefined;
   /** Runs before each favorited-by answer; the answer waits for the returned promise. */
   hold: ((request: FavoritesRequest) => Promise<void> | void) | undefined;
   /** A status to answer favorited-by with instead of the data (e.g. 503), or undefined for the data. */
@@ -27,6 +29,7 @@ export function startStubServices(): StubServices {
     favoritesRequests: [],
     hold: undefined,
     failWith: undefined,
+    cartFailWith: undefined,
   };
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -47,6 +50,8 @@ export function startStubServices(): StubServices {
       }
       const cart = url.pathname.match(/^\/users\/(\d+)\/cart$/);
       if (cart) {
+        const failure = stubs.cartFailWith?.(Number(cart[1]));
+        if (failure) return Response.json({ error: { code: "INJECTED_FAILURE", message: "stub failure" } }, { status: failure });
         const lines = stubs.carts.get(Number(cart[1])) ?? 0;
         return Response.json(Array.from({ length: lines }, (_, i) => ({ product_id: i + 1, quantity: 1 })));
       }
