@@ -1,0 +1,188 @@
+// The outbox relay: moves a service's unpublished outbox rows to the BullMQ notifications queue (job id = event
+// id, so a re-publish after a crash is ignored by BullMQ), marks them published, and waits out Redis outages
+// without losing an event or ever holding up a request.
+import type { Sql } from "postgres";
+import { EVENT_JOB_OPTIONS, type EventJobData } from "../notifications/events.ts";
+
+export type EventJob = { name: string; data: EventJobData; opts: typeof EVENT_JOB_OPTIONS & { jobId: string } };
+
+/** What the relay needs of a BullMQ Queue; a `Queue` built with producerRedisOptions fits. */
+export type EventQueue = {
+  addBulk(jobs: EventJob[]): Promise<unknown>;
+  /** Resolves once the queue's connection was ready; stays pending while Redis has never answered. */
+  waitUntilReady(): Promise<unknown>;
+};
+
+export type RelayLog = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+
+export type OutboxRelayOptions = {
+  sql: Sql;
+  queue: EventQueue;
+  batchSize?: number;
+  /** How often to look for rows nobody woke the relay for (another instance's, or written before a crash). */
+  pollMs?: number;
+  /** The longest wait between two attempts while Redis (or the database) is unreachable. */
+  maxBackoffMs?: number;
+  /** How long a publish may wait for Redis; the batch's transaction stays open meanwhile, so keep it short. */
+  publishTimeoutMs?: number;
+  /** Published rows older than a day are deleted at most this often. */
+  purgeEveryMs?: number;
+  log?: RelayLog;
+};
+
+export type OutboxRelay = {
+  start(): void;
+  /** Publish now rather than at the next poll; the request path calls it after its transaction commits. */
+  wake(): void;
+  /** Stops polling and waits for the batch in flight. */
+  stop(): Promise<void>;
+  /** One batch, errors thrown rather than handled: for tests. Returns how many events were published. */
+  publishOnce(): Promise<number>;
+};
+
+type OutboxRow = { id: string; type: EventJobData["type"]; payload: EventJobData["payload"]; created_at: Date };
+
+/** Redis did not take the batch; the transaction rolled back and the rows wait for the next attempt. */
+export class QueueUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`notifications queue unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = "QueueUnavailableError";
+  }
+}
+
+const jsonLog: RelayLog = (level, msg, fields) => console.log(JSON.stringify({ level, msg, ...fields }));
+
+export const toJob = (row: OutboxRow): EventJob => ({
+  name: row.type,
+  data: { type: row.type, payload: row.payload, event_id: row.id, occurred_at: row.created_at.toISOString() } as EventJobData,
+  opts: { ...EVENT_JOB_OPTIONS, jobId: row.id },
+});
+
+/** Deletes published rows older than a day, a bounded number per call so it never turns into a long statement. */
+export const purgePublished = (sql: Sql, limit = 10_000) =>
+  sql`
+    delete from outbox where id in (
+      select id from outbox where published_at < now() - interval '1 day' limit ${limit})`;
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { sql, queue, batchSize = 100, pollMs = 1000, maxBackoffMs = 2000, publishTimeoutMs = 2000, purgeEveryMs = 5 * 60_000, log = jsonLog } = options;
+
+  async function publishOnce(): Promise<number> {
+    // A queue whose Redis never answered waits for it inside addBulk instead of failing fast; wait here,
+    // before any transaction is open, so an outage at start-up cannot hold a database connection.
+    await within(queue.waitUntilReady(), publishTimeoutMs, "connecting to Redis").catch((err) => {
+      throw new QueueUnavailableError(err);
+    });
+    return sql.begin(async (tx) => {
+      // SKIP LOCKED: a second relay (another instance of the service) takes the next rows instead of waiting.
+      const rows = await tx<OutboxRow[]>`
+        select id, type, payload, created_at from outbox
+        where published_at is null
+        order by created_at
+        limit ${batchSize}
+        for update skip locked`;
+      if (rows.length === 0) return 0;
+      try {
+        await within(queue.addBulk(rows.map(toJob)), publishTimeoutMs, "adding the jobs");
+      } catch (err) {
+        throw new QueueUnavailableError(err);
+      }
+      // Should this commit fail after the jobs were added, the rows are published again: same job ids, ignored.
+      await tx`update outbox set published_at = now() where id = any(${tx.array(rows.map((r) => r.id))}::uuid[])`;
+      return rows.length;
+    });
+  }
+
+  let started = false;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let inFlight: Promise<number> | undefined;
+  let wokenDuringPass = false;
+  let failures = 0;
+  let outage: "redis" | "database" | undefined;
+  let lastPurge = -Infinity;
+
+  const schedule = (ms: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void run(), ms);
+    // The service's server keeps the process alive; a relay left running must not.
+    timer.unref?.();
+  };
+
+  /** Runs one pass and returns the wait before the next: 0 while a full batch suggests more, backoff on failure. */
+  async function pass(): Promise<number> {
+    try {
+      const published = await publishOnce();
+      if (outage) log("info", `${outage === "redis" ? "Redis" : "the database"} is reachable again; pending notifications are being published`, { published });
+      outage = undefined;
+      failures = 0;
+      await purgeIfDue();
+      return published === batchSize ? 0 : pollMs;
+    } catch (err) {
+      failures++;
+      const kind = err instanceof QueueUnavailableError ? "redis" : "database";
+      // One line per outage, not one per retry.
+      if (outage !== kind) {
+        outage = kind;
+        if (kind === "redis") log("warn", "notifications wait in the outbox until Redis is reachable", { error: (err as Error).message });
+        else log("error", "outbox relay cannot read the outbox; retrying", { error: (err as Error).message });
+      }
+      return Math.min(maxBackoffMs, 250 * 2 ** (failures - 1));
+    }
+  }
+
+  async function purgeIfDue() {
+    if (Date.now() - lastPurge < purgeEveryMs) return;
+    lastPurge = Date.now();
+    try {
+      await purgePublished(sql);
+    } catch (err) {
+      log("warn", "outbox relay could not purge published rows", { error: (err as Error).message });
+    }
+  }
+
+  async function run() {
+    timer = undefined;
+    if (stopped || inFlight) return;
+    wokenDuringPass = false;
+    inFlight = pass();
+    const wait = await inFlight;
+    inFlight = undefined;
+    // A wake() during the pass may be for a row committed after its select: go again at once.
+    if (!stopped) schedule(wokenDuringPass && failures === 0 ? 0 : wait);
+  }
+
+  return {
+    publishOnce,
+    start() {
+      if (started) return;
+      started = true;
+      schedule(0);
+    },
+    wake() {
+      // While Redis is down the backoff decides; a burst of requests must not turn into a burst of attempts.
+      if (!started || stopped || failures > 0) return;
+      if (inFlight) wokenDuringPass = true;
+      else schedule(0);
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await inFlight;
+    },
+  };
+}
