@@ -1,5 +1,6 @@
 // The start-up every database-backed service shares: open its database (or the embedded one), apply its
-// migrations, serve, and close the database on shutdown. index.ts files read the environment and call this.
+// migrations, start what runs beside HTTP (e.g. an outbox relay), serve, and close it all on shutdown.
+// index.ts files read the environment and call this.
 import { fileURLToPath } from "node:url";
 import type { Hono } from "hono";
 import type { Sql } from "postgres";
@@ -7,7 +8,9 @@ import { connectDatabase } from "./db/connect.ts";
 import { migrate } from "./db/migrate.ts";
 import { serveApp } from "./serve.ts";
 
-export async function startDatabaseService(options: {
+type Closer = () => Promise<unknown> | unknown;
+
+export async function startDatabaseService<Started extends { close?: Closer } = {}>(options: {
   service: string;
   port: number;
   /** The service's own <SERVICE>_DATABASE_URL; without it, an embedded Postgres. */
@@ -16,13 +19,17 @@ export async function startDatabaseService(options: {
   dataDir: string | undefined;
   /** The service's migrations folder, e.g. new URL("./db/migrations", import.meta.url). */
   migrations: URL;
-  createApp: (sql: Sql) => Hono<any, any, any>;
+  /** Runs after the migrations, before serving; its result reaches createApp, its close runs before the database's. */
+  start?: (sql: Sql) => Started;
+  createApp: (sql: Sql, started: Started) => Hono<any, any, any>;
 }) {
-  const { service, port, databaseUrl, dataDir, migrations, createApp } = options;
+  const { service, port, databaseUrl, dataDir, migrations, start, createApp } = options;
   const db = await connectDatabase({
     url: databaseUrl || undefined,
     dataDir: dataDir || fileURLToPath(new URL(`../../.data/${service}`, import.meta.url)),
   });
   await migrate(db.sql, fileURLToPath(migrations));
-  return serveApp({ app: createApp(db.sql), service, port, onClose: [db.close] });
+  const started = start ? start(db.sql) : ({} as Started);
+  const onClose = started.close ? [started.close, db.close] : [db.close];
+  return serveApp({ app: createApp(db.sql, started), service, port, onClose });
 }

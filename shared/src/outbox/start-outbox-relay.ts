@@ -1,0 +1,34 @@
+// Everything a service needs to run its outbox relay: the notifications queue on REDIS_URL under the BullMQ
+// prefix, the relay started on the service's database, and one close for shutdown. Redis being down at
+// start-up is fine: the relay waits for it.
+import type { Sql } from "postgres";
+import { createNotificationsQueue } from "./notifications-queue.ts";
+import { createOutboxRelay, type OutboxRelayOptions } from "./relay.ts";
+
+export type RunningOutboxRelay = { wake(): void; close(): Promise<void> };
+
+export function startOutboxRelay(options: {
+  sql: Sql;
+  service: string;
+  redisUrl: string;
+  prefix: string;
+  relay?: Omit<OutboxRelayOptions, "sql" | "queue" | "log">;
+}): RunningOutboxRelay {
+  const { sql, service, redisUrl, prefix } = options;
+  const notifications = createNotificationsQueue({ redisUrl, prefix });
+  const relay = createOutboxRelay({
+    ...options.relay,
+    sql,
+    queue: notifications.queue,
+    log: (level, msg, fields) => console.log(JSON.stringify({ level, service, msg, ...fields })),
+  });
+  relay.start();
+  return {
+    wake: relay.wake,
+    async close() {
+      // The batch in flight finishes (or rolls back) before the queue and then the database close.
+      await relay.stop();
+      await notifications.close();
+    },
+  };
+}
