@@ -1,12 +1,14 @@
 // The inventory service: stock levels per product. No I/O here; index.ts builds the dependencies.
 import type { Sql } from "postgres";
+import type { OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { createServiceApp, databaseReady } from "@storefront/shared/service-app";
 import { chaos as chaosMiddleware, type ChaosOptions } from "./chaos.ts";
 import { inventoryRoutes } from "./routes/inventory.ts";
 
-export type InventoryDeps = { sql: Sql; chaos?: ChaosOptions };
+/** `outbox`: the running relay, woken after a change wrote an event; without it events wait for a relay's poll. */
+export type InventoryDeps = { sql: Sql; chaos?: ChaosOptions; outbox?: OutboxWaker };
 
-export function createApp({ sql, chaos }: InventoryDeps) {
+export function createApp({ sql, chaos, outbox }: InventoryDeps) {
   const app = createServiceApp({ service: "inventory", ready: databaseReady(sql) });
   if (chaos) {
     // Only the data routes: /health and /ready must stay honest while the demo makes data slow or flaky.
@@ -14,6 +16,6 @@ export function createApp({ sql, chaos }: InventoryDeps) {
     app.use("/inventory", knobs);
     app.use("/products/*", knobs);
   }
-  app.route("/", inventoryRoutes(sql));
+  app.route("/", inventoryRoutes(sql, outbox));
   return app;
 }

@@ -1,5 +1,7 @@
 // Starts the inventory service: config from the environment, database, migrations, HTTP server.
-import { intFromEnv } from "@storefront/shared/config";
+import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
+import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { createApp } from "./app.ts";
 import { chaosFromEnv, type ChaosOptions } from "./chaos.ts";
@@ -7,8 +9,10 @@ import { chaosFromEnv, type ChaosOptions } from "./chaos.ts";
 const env = process.env;
 let port: number;
 let chaos: ChaosOptions;
+let redisUrl: string;
 try {
   port = intFromEnv(env, "PORT", 8001);
+  redisUrl = urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL);
   chaos = chaosFromEnv(env);
 } catch (err) {
   console.error(`inventory: ${(err as Error).message}`);
@@ -24,5 +28,7 @@ await startDatabaseService({
   databaseUrl: env.INVENTORY_DATABASE_URL,
   dataDir: env.INVENTORY_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
-  createApp: (sql) => createApp({ sql, chaos }),
+  // Redis may be down at start-up: the service serves anyway and its outbox relay waits for it.
+  start: (sql) => startOutboxRelay({ sql, service: "inventory", redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
+  createApp: (sql, outbox) => createApp({ sql, chaos, outbox }),
 });

@@ -1,5 +1,5 @@
 // Query functions for stock levels; each takes `sql` first.
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 
 export type StockRow = { product_id: number; inventory: number };
 
@@ -15,11 +15,26 @@ export const listStock = (sql: Sql, productIds: readonly number[]) =>
     select product_id, inventory from stock
     where product_id = any(${sql.array(productIds as number[], 23)})`;
 
-/** Sets the stock level, creating the row when the product had none. */
-export async function setStock(sql: Sql, productId: number, inventory: number): Promise<StockRow> {
-  const [row] = await sql<StockRow[]>`
-    insert into stock (product_id, inventory, updated_at) values (${productId}, ${inventory}, now())
-    on conflict (product_id) do update set inventory = excluded.inventory, updated_at = excluded.updated_at
-    returning product_id, inventory`;
-  return row!;
+/**
+ * Sets the stock level in the caller's transaction, creating the row when the product had none, and returns the
+ * level it replaced (null: no row before). The old value is read under the row's lock, so two concurrent sets
+ * each see the value the other left, never a stale one.
+ */
+export async function setStock(tx: TransactionSql, productId: number, inventory: number): Promise<{ stock: StockRow; previous: number | null }> {
+  for (;;) {
+    const [current] = await tx<{ inventory: number }[]>`
+      select inventory from stock where product_id = ${productId} for update`;
+    if (current) {
+      const [stock] = await tx<StockRow[]>`
+        update stock set inventory = ${inventory}, updated_at = now() where product_id = ${productId}
+        returning product_id, inventory`;
+      return { stock: stock!, previous: current.inventory };
+    }
+    const [stock] = await tx<StockRow[]>`
+      insert into stock (product_id, inventory, updated_at) values (${productId}, ${inventory}, now())
+      on conflict (product_id) do nothing
+      returning product_id, inventory`;
+    if (stock) return { stock, previous: null };
+    // Another request created the row after our select: go round once more and lock it.
+  }
 }

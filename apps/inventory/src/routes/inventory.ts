@@ -1,8 +1,10 @@
 // Stock levels: one product (/products/:id/inventory, read and set) and a batch read (/inventory?ids=...).
+// Setting a product's stock from 0 to more writes a stock.back_in_stock event in the same transaction.
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import { z } from "zod";
 import { AppError } from "@storefront/shared/errors";
+import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { idParams, positiveIntString, validate } from "@storefront/shared/validate";
 import { getStock, listStock, setStock, type StockRow } from "../db/stock.ts";
 
@@ -25,7 +27,7 @@ const inRequestedOrder = (ids: readonly number[], rows: readonly StockRow[]) => 
 };
 
 /** Mounted at "/": it answers both /products/:id/inventory and /inventory. */
-export const inventoryRoutes = (sql: Sql) =>
+export const inventoryRoutes = (sql: Sql, outbox?: OutboxWaker) =>
   new Hono()
     .get("/inventory", validate("query", batchQuery), async (c) => {
       const { ids } = c.req.valid("query");
@@ -40,5 +42,13 @@ export const inventoryRoutes = (sql: Sql) =>
     .put("/products/:id/inventory", validate("param", idParams), validate("json", stockBody), async (c) => {
       const { id } = c.req.valid("param");
       const { inventory } = c.req.valid("json");
-      return c.json(await setStock(sql, id, inventory));
+      const { stock, backInStock } = await sql.begin(async (tx) => {
+        const { stock, previous } = await setStock(tx, id, inventory);
+        // Only a known product that was out of stock: a new product's first stock is nobody's awaited restock.
+        const backInStock = previous === 0 && inventory > 0;
+        if (backInStock) await writeEvent(tx, { type: "stock.back_in_stock", payload: { product_id: id, inventory } });
+        return { stock, backInStock };
+      });
+      if (backInStock) outbox?.wake();
+      return c.json(stock);
     });
