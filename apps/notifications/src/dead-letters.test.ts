@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterEach(() => h?.close());
 afterAll(() => db?.drop());
 
-const rowsOf = (eventId: string) => db.sql`select user_id from inbox where event_id = ${eventId} and channel = 'inbox' order by user_id`;
+const rowsOf = async (eventId: string) => [...(await db.sql`select user_id from inbox where event_id = ${eventId} and channel = 'inbox' order by user_id`)];
 
 /** The command as an operator runs it, from another directory, against this test's prefix. */
 async function deadLetters(...args: string[]) {

@@ -112,7 +112,7 @@ describe.skipIf(!redisUp)("webhook delivery by the worker", () => {
   afterEach(() => h?.close());
   afterAll(() => db?.drop());
 
-  const rowsOf = (eventId: string) => db.sql`select user_id, channel from inbox where event_id = ${eventId} order by user_id, channel`;
+  const rowsOf = async (eventId: string) => [...(await db.sql`select user_id, channel from inbox where event_id = ${eventId} order by user_id, channel`)];
   const FAST_RETRY = { backoff: { type: "fixed" as const, delay: 50 } };
 
   test("500, 500, then 200: delivered successfully exactly once, one inbox row", async () => {

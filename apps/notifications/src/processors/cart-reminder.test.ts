@@ -18,9 +18,10 @@ beforeAll(async () => {
 afterEach(() => h?.close());
 afterAll(() => db?.drop());
 
-const reminderRows = (userId: number) =>
-  db.sql<{ event_id: string; title: string; body: string; payload: any }[]>`
-    select event_id, title, body, payload from inbox where user_id = ${userId} and type = ${CART_REMINDER} order by id`;
+const reminderRows = async (userId: number) => [
+  ...(await db.sql<{ event_id: string; title: string; body: string; payload: any }[]>`
+    select event_id, title, body, payload from inbox where user_id = ${userId} and type = ${CART_REMINDER} order by id`),
+];
 const cartChanged = (user_id: number, items: number, at = new Date()) => newEvent({ type: "cart.changed", payload: { user_id, items } }, at);
 const reminderJobs = async (h: Harness) => (await h.producer.getJobs(["completed", "failed", "delayed", "wait", "active"])).filter((j) => j.name === CART_REMINDER);
 /** Every reminder job has run and none is waiting: nothing more can arrive. */

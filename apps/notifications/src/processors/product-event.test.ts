@@ -16,9 +16,10 @@ beforeAll(async () => {
 afterEach(() => h?.close());
 afterAll(() => db?.drop());
 
-const rowsOf = (eventId: string) =>
-  db.sql<{ user_id: number; channel: string; type: string; title: string; body: string; payload: any }[]>`
-    select user_id, channel, type, title, body, payload from inbox where event_id = ${eventId} order by user_id, channel`;
+const rowsOf = async (eventId: string) => [
+  ...(await db.sql<{ user_id: number; channel: string; type: string; title: string; body: string; payload: any }[]>`
+    select user_id, channel, type, title, body, payload from inbox where event_id = ${eventId} order by user_id, channel`),
+];
 
 const backInStock = (product_id: number, inventory = 4) => newEvent({ type: "stock.back_in_stock", payload: { product_id, inventory } });
 
@@ -46,8 +47,8 @@ describe.skipIf(!redisUp)("stock.back_in_stock and price.dropped", () => {
     const second = backInStock(5, 9);
     await h.settled((await h.add(second)).id!);
     expect((await rowsOf(second.event_id)).map((r) => r.user_id)).toEqual([1, 3]);
-    const [{ count }] = await db.sql`select count(*)::int as count from inbox where payload->>'product_id' = '5'`;
-    expect(count).toBe(4);
+    const [row] = await db.sql`select count(*)::int as count from inbox where payload->>'product_id' = '5'`;
+    expect(row!.count).toBe(4);
   });
 
   test("a job run twice (a stalled job re-run) writes each row once", async () => {

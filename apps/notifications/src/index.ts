@@ -1,0 +1,81 @@
+// Starts the notifications service: settings from the environment, then database and migrations, the queue
+// worker, and the HTTP server. On SIGTERM/SIGINT the worker stops taking jobs at once and gets
+// SHUTDOWN_GRACE_MS to finish its active ones (then they are aborted and retried later), HTTP drains, the
+// connections and the pool close, and the process exits 0.
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { connectDatabase } from "@storefront/shared/db/connect";
+import { migrate } from "@storefront/shared/db/migrate";
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, workerRedisOptions } from "@storefront/shared/notifications/events";
+import { serveApp } from "@storefront/shared/serve";
+import { createApp } from "./app.ts";
+import { createCartClient } from "./clients/cart.ts";
+import { createFavoritesClient } from "./clients/favorites.ts";
+import { createWebhookSender } from "./webhook.ts";
+import { createNotificationsWorker, DEFAULT_FAVORITES_PAGE, jsonLog } from "./worker.ts";
+
+const env = process.env;
+const DAY_MS = 24 * 3600 * 1000;
+
+const port = intFromEnv(env, "PORT", 8004);
+const redisUrl = env.REDIS_URL || DEFAULT_REDIS_URL;
+const prefix = env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX;
+const favoritesUrl = urlFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002");
+const cartUrl = urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003");
+const favoritesDeadlineMs = intFromEnv(env, "FAVORITES_DEADLINE_MS", 2000, { min: 1 });
+const cartDeadlineMs = intFromEnv(env, "CART_DEADLINE_MS", 2000, { min: 1 });
+const favoritesPageSize = Math.min(1000, intFromEnv(env, "FAVORITES_PAGE_SIZE", DEFAULT_FAVORITES_PAGE, { min: 1 }));
+const concurrency = intFromEnv(env, "WORKER_CONCURRENCY", 20, { min: 1 });
+const reminderDelayMs = intFromEnv(env, "CART_REMINDER_DELAY_MS", DAY_MS, { min: 1 });
+// Lock duration and stalled-check interval both (BullMQ's default is 30 s): how soon a job whose worker died
+// is picked up again. Tests make it small.
+const lockMs = intFromEnv(env, "WORKER_LOCK_MS", 30_000, { min: 100 });
+const shutdownGraceMs = intFromEnv(env, "SHUTDOWN_GRACE_MS", 10_000);
+const webhookUrl = env.NOTIFY_WEBHOOK_URL ? urlFromEnv(env, "NOTIFY_WEBHOOK_URL", "") : undefined;
+const webhookSecret = env.NOTIFY_WEBHOOK_SECRET ?? "";
+const webhookDeadlineMs = intFromEnv(env, "NOTIFY_WEBHOOK_DEADLINE_MS", 5000, { min: 1 });
+if (webhookUrl && !webhookSecret) {
+  console.error("notifications: NOTIFY_WEBHOOK_SECRET is required when NOTIFY_WEBHOOK_URL is set (deliveries are signed with it)");
+  process.exit(1);
+}
+
+const db = await connectDatabase({
+  url: env.NOTIFICATIONS_DATABASE_URL || undefined,
+  dataDir: env.NOTIFICATIONS_DATA_DIR || fileURLToPath(new URL("../../../.data/notifications", import.meta.url)),
+});
+await migrate(db.sql, fileURLToPath(new URL("./db/migrations", import.meta.url)));
+
+const connection = new Redis(...workerRedisOptions(redisUrl));
+// ioredis reconnects by itself (retryStrategy); log the outage rather than let it print as unhandled.
+connection.on("error", (err) => jsonLog("warn", "redis connection error", { error: String(err) }));
+
+const notifications = createNotificationsWorker({
+  connection,
+  prefix,
+  concurrency,
+  sql: db.sql,
+  favorites: createFavoritesClient({ baseUrl: favoritesUrl, deadlineMs: favoritesDeadlineMs }),
+  cart: createCartClient({ baseUrl: cartUrl, deadlineMs: cartDeadlineMs }),
+  webhook: webhookUrl ? createWebhookSender({ url: webhookUrl, secret: webhookSecret, deadlineMs: webhookDeadlineMs }) : undefined,
+  reminderDelayMs,
+  favoritesPageSize,
+  lockDurationMs: lockMs,
+  stalledIntervalMs: lockMs,
+  log: jsonLog,
+});
+notifications.worker.on("ready", () => jsonLog("info", "worker ready", { prefix, concurrency, webhook: Boolean(webhookUrl) }));
+
+let stopping: Promise<void> | undefined;
+const stopWorker = () =>
+  (stopping ??= notifications.close({ graceMs: shutdownGraceMs }).then((outcome) => jsonLog("info", `worker stopped (${outcome})`)));
+// Registered before serveApp's own handlers, so the worker stops taking jobs while HTTP is still draining.
+process.on("SIGTERM", () => void stopWorker());
+process.on("SIGINT", () => void stopWorker());
+
+serveApp({
+  app: createApp({ sql: db.sql }),
+  service: "notifications",
+  port,
+  onClose: [stopWorker, () => connection.disconnect(), db.close],
+});
