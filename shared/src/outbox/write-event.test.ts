@@ -16,7 +16,7 @@ beforeEach(async () => {
   await db.sql`delete from outbox`;
 });
 
-const rows = () => db.sql`select id, type, payload, created_at, published_at from outbox order by created_at, id`;
+const rows = async () => [...(await db.sql`select id, type, payload, created_at, published_at from outbox order by created_at, id`)];
 
 describe("writeEvent", () => {
   test("inserts the event as an unpublished row and returns its id", async () => {

@@ -27,7 +27,7 @@ const put = async (id: number | string, body: unknown) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
-const events = () => db.sql<{ id: string; type: string; payload: unknown }[]>`select id, type, payload from outbox order by created_at, id`;
+const events = async () => [...(await db.sql<{ id: string; type: string; payload: unknown }[]>`select id, type, payload from outbox order by created_at, id`)];
 
 describe("stock.back_in_stock", () => {
   test("0 -> 5 writes one event with the new stock, and wakes the relay", async () => {
