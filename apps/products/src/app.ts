@@ -1,12 +1,14 @@
 // The products service: the catalogue. No I/O here; index.ts builds the dependencies.
 import type { Sql } from "postgres";
+import type { OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { createServiceApp, databaseReady } from "@storefront/shared/service-app";
 import { productsRoutes } from "./routes/products.ts";
 
-export type ProductsDeps = { sql: Sql };
+/** `outbox`: the running relay, woken after a change wrote an event; without it events wait for a relay's poll. */
+export type ProductsDeps = { sql: Sql; outbox?: OutboxWaker };
 
-export function createApp({ sql }: ProductsDeps) {
+export function createApp({ sql, outbox }: ProductsDeps) {
   const app = createServiceApp({ service: "products", ready: databaseReady(sql) });
-  app.route("/products", productsRoutes(sql));
+  app.route("/products", productsRoutes(sql, outbox));
   return app;
 }

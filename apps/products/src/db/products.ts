@@ -1,5 +1,5 @@
 // Query functions for the catalogue; each takes `sql` first.
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 
 export type ProductRow = {
   product_id: number;
@@ -24,4 +24,23 @@ export async function getProduct(sql: Sql, productId: number): Promise<ProductRo
     select product_id, product_name, description, sku, price_cents, updated_at
     from product where product_id = ${productId}`;
   return row ?? null;
+}
+
+export type ProductChanges = Partial<Pick<ProductRow, "price_cents" | "product_name" | "description">>;
+
+/**
+ * Applies `changes` (at least one field) in the caller's transaction and returns the product before and after,
+ * or null for an unknown product. The row is locked first, so `before` is what this update replaced.
+ */
+export async function updateProduct(tx: TransactionSql, productId: number, changes: ProductChanges): Promise<{ before: ProductRow; after: ProductRow } | null> {
+  const [before] = await tx<ProductRow[]>`
+    select product_id, product_name, description, sku, price_cents, updated_at
+    from product where product_id = ${productId}
+    for update`;
+  if (!before) return null;
+  const [after] = await tx<ProductRow[]>`
+    update product set ${tx(changes, Object.keys(changes) as (keyof ProductChanges)[])}, updated_at = now()
+    where product_id = ${productId}
+    returning product_id, product_name, description, sku, price_cents, updated_at`;
+  return { before, after: after! };
 }

@@ -1,19 +1,39 @@
-// /products: the catalogue, keyset-paginated by product_id.
+// /products: the catalogue, keyset-paginated by product_id, and PATCH to edit a product; a lower price writes
+// a price.dropped event in the same transaction.
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import { z } from "zod";
 import { AppError } from "@storefront/shared/errors";
+import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { idParams, positiveIntString, validate } from "@storefront/shared/validate";
-import { getProduct, listProducts } from "../db/products.ts";
+import { getProduct, listProducts, updateProduct } from "../db/products.ts";
 
 export const MAX_PAGE = 100;
+const MAX_INT4 = 2_147_483_647;
+export const MAX_NAME_CHARS = 200;
+export const MAX_DESCRIPTION_CHARS = 2000;
+
+// Counted in characters (code points), as the table's length() check counts them, not in UTF-16 units.
+const chars = (s: string) => [...s].length;
+
+const patchBody = z
+  .strictObject({
+    price_cents: z.number().int().min(0).max(MAX_INT4).optional(),
+    product_name: z
+      .string()
+      .refine((s) => chars(s) >= 1, "must not be empty")
+      .refine((s) => chars(s) <= MAX_NAME_CHARS, `must be at most ${MAX_NAME_CHARS} characters`)
+      .optional(),
+    description: z.string().refine((s) => chars(s) <= MAX_DESCRIPTION_CHARS, `must be at most ${MAX_DESCRIPTION_CHARS} characters`).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, "give at least one of price_cents, product_name, description");
 
 const listQuery = z.strictObject({
   limit: positiveIntString.refine((n) => n <= MAX_PAGE, `must be at most ${MAX_PAGE}`).optional(),
   after: z.union([z.literal("0"), positiveIntString]).transform(Number).optional(),
 });
 
-export const productsRoutes = (sql: Sql) =>
+export const productsRoutes = (sql: Sql, outbox?: OutboxWaker) =>
   new Hono()
     .get("/", validate("query", listQuery), async (c) => {
       const { limit = MAX_PAGE, after = 0 } = c.req.valid("query");
@@ -23,5 +43,24 @@ export const productsRoutes = (sql: Sql) =>
       const { id } = c.req.valid("param");
       const product = await getProduct(sql, id);
       if (!product) throw new AppError(404, "NOT_FOUND", `product ${id} not found`);
+      return c.json(product);
+    })
+    .patch("/:id", validate("param", idParams), validate("json", patchBody), async (c) => {
+      const { id } = c.req.valid("param");
+      const changes = c.req.valid("json");
+      const { product, dropped } = await sql.begin(async (tx) => {
+        const updated = await updateProduct(tx, id, changes);
+        if (!updated) throw new AppError(404, "NOT_FOUND", `product ${id} not found`);
+        const { before, after } = updated;
+        const dropped = after.price_cents < before.price_cents;
+        if (dropped) {
+          await writeEvent(tx, {
+            type: "price.dropped",
+            payload: { product_id: id, product_name: after.product_name, old_price_cents: before.price_cents, new_price_cents: after.price_cents },
+          });
+        }
+        return { product: after, dropped };
+      });
+      if (dropped) outbox?.wake();
       return c.json(product);
     });
