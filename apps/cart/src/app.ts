@@ -1,12 +1,14 @@
 // The cart service: each user's cart lines (product and quantity). No I/O here; index.ts builds the dependencies.
 import type { Sql } from "postgres";
+import type { OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { createServiceApp, databaseReady } from "@storefront/shared/service-app";
 import { cartRoutes } from "./routes/cart.ts";
 
-export type CartDeps = { sql: Sql };
+/** `outbox`: the running relay, woken after a change wrote an event; without it events wait for a relay's poll. */
+export type CartDeps = { sql: Sql; outbox?: OutboxWaker };
 
-export function createApp({ sql }: CartDeps) {
+export function createApp({ sql, outbox }: CartDeps) {
   const app = createServiceApp({ service: "cart", ready: databaseReady(sql) });
-  app.route("/users", cartRoutes(sql));
+  app.route("/users", cartRoutes(sql, outbox));
   return app;
 }

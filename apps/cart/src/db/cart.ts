@@ -1,5 +1,5 @@
 // Query functions for user_cart; each takes `sql` first.
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 
 export const MAX_LINE_QUANTITY = 999;
 
@@ -15,7 +15,7 @@ export const listCart = (sql: Sql, userId: number) =>
  * Adds `quantity` to the line (creating it if missing) in one statement, so concurrent adds never lose an update.
  * Returns null when the new total would pass the cap: the `where` skips the update and nothing changes.
  */
-export async function addToCart(sql: Sql, userId: number, productId: number, quantity: number): Promise<CartLineRow | null> {
+export async function addToCart(sql: Sql | TransactionSql, userId: number, productId: number, quantity: number): Promise<CartLineRow | null> {
   const [row] = await sql<CartLineRow[]>`
     insert into user_cart (user_id, product_id, quantity) values (${userId}, ${productId}, ${quantity})
     on conflict (user_id, product_id) do update
@@ -26,7 +26,7 @@ export async function addToCart(sql: Sql, userId: number, productId: number, qua
 }
 
 /** Sets the line's quantity, creating the line if missing. */
-export async function setCartQuantity(sql: Sql, userId: number, productId: number, quantity: number): Promise<CartLineRow> {
+export async function setCartQuantity(sql: Sql | TransactionSql, userId: number, productId: number, quantity: number): Promise<CartLineRow> {
   const [row] = await sql<CartLineRow[]>`
     insert into user_cart (user_id, product_id, quantity) values (${userId}, ${productId}, ${quantity})
     on conflict (user_id, product_id) do update
@@ -35,6 +35,14 @@ export async function setCartQuantity(sql: Sql, userId: number, productId: numbe
   return row!;
 }
 
-export async function removeFromCart(sql: Sql, userId: number, productId: number): Promise<void> {
-  await sql`delete from user_cart where user_id = ${userId} and product_id = ${productId}`;
+/** Returns whether a line was there to remove. */
+export async function removeFromCart(sql: Sql | TransactionSql, userId: number, productId: number): Promise<boolean> {
+  const rows = await sql`delete from user_cart where user_id = ${userId} and product_id = ${productId} returning product_id`;
+  return rows.length > 0;
+}
+
+/** The number of lines in the user's cart; in the changing transaction, it counts that change. */
+export async function countCartLines(sql: Sql | TransactionSql, userId: number): Promise<number> {
+  const [row] = await sql<{ lines: number }[]>`select count(*)::int as lines from user_cart where user_id = ${userId}`;
+  return row!.lines;
 }
