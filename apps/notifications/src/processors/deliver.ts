@@ -2,6 +2,7 @@
 // configured) a signed POST for each recipient the webhook has not acknowledged yet. Both steps skip what
 // an earlier attempt already did, so a retried or re-run job never duplicates a row or re-sends a delivery.
 import { UnrecoverableError } from "bullmq";
+import { abortError } from "../clients/upstream.ts";
 import { insertInboxRows, recordWebhookDelivery, webhookDeliveredTo, type Notification } from "../db/inbox.ts";
 import type { ProcessorContext } from "./context.ts";
 
@@ -16,7 +17,7 @@ export async function deliver(ctx: ProcessorContext, n: Notification, userIds: n
   const done = await webhookDeliveredTo(ctx.sql, n.event_id, userIds);
   const pending = userIds.filter((userId) => !done.has(userId));
   for (let i = 0; i < pending.length; i += WEBHOOK_PARALLEL) {
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw abortError(signal);
     const results = await Promise.allSettled(
       pending.slice(i, i + WEBHOOK_PARALLEL).map(async (userId) => {
         await webhook.send({ event_id: n.event_id, type: n.type, user_id: userId, title: n.title, body: n.body, payload: n.payload }, signal);
