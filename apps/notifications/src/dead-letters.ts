@@ -1,10 +1,11 @@
 // Dead letters of the notifications queue: the jobs that failed for good (UnrecoverableError, or every attempt
 // used up), kept by removeOnFail: false. List them, or retry one or all with fresh attempts.
 //
-// Usage, from any directory (paths relative to the repository root shown):
-//   bun apps/notifications/src/dead-letters.ts list
-//   bun apps/notifications/src/dead-letters.ts retry <jobId>
-//   bun apps/notifications/src/dead-letters.ts retry --all
+// Usage (the script finds its imports from its own location, so any working directory will do):
+//   bun "$(git rev-parse --show-toplevel)/apps/notifications/src/dead-letters.ts" list
+//   bun "$(git rev-parse --show-toplevel)/apps/notifications/src/dead-letters.ts" retry <jobId>
+//   bun "$(git rev-parse --show-toplevel)/apps/notifications/src/dead-letters.ts" retry --all
+// or, from the repository root: bun apps/notifications/src/dead-letters.ts list | retry <jobId> | retry --all
 // Environment: REDIS_URL (default redis://127.0.0.1:6379), QUEUE_PREFIX (default storefront).
 // Exit status: 0 done, 1 a job to retry was not found or could not be retried, 2 usage error.
 import { Queue, type Job } from "bullmq";

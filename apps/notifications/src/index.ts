@@ -25,7 +25,8 @@ const favoritesUrl = urlFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002");
 const cartUrl = urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003");
 const favoritesDeadlineMs = intFromEnv(env, "FAVORITES_DEADLINE_MS", 2000, { min: 1 });
 const cartDeadlineMs = intFromEnv(env, "CART_DEADLINE_MS", 2000, { min: 1 });
-const favoritesPageSize = Math.min(1000, intFromEnv(env, "FAVORITES_PAGE_SIZE", DEFAULT_FAVORITES_PAGE, { min: 1 }));
+const favoritesPageSize = intFromEnv(env, "FAVORITES_PAGE_SIZE", DEFAULT_FAVORITES_PAGE, { min: 1 });
+if (favoritesPageSize > 1000) throw new Error(`FAVORITES_PAGE_SIZE must be at most 1000 (the favorites service's largest page), got ${favoritesPageSize}`);
 const concurrency = intFromEnv(env, "WORKER_CONCURRENCY", 20, { min: 1 });
 const reminderDelayMs = intFromEnv(env, "CART_REMINDER_DELAY_MS", DAY_MS, { min: 1 });
 // Lock duration and stalled-check interval both (BullMQ's default is 30 s): how soon a job whose worker died
