@@ -1,11 +1,22 @@
 // Serves an app on a port and shuts it down gracefully on SIGINT/SIGTERM:
 // stop accepting, let in-flight requests finish, release resources, exit 0.
 import type { Hono } from "hono";
+import { createLogger, type Logger } from "./observability/logger.ts";
 
 type Closer = () => Promise<unknown> | unknown;
 
-export function serveApp(options: { app: Hono<any, any, any>; service: string; port: number; hostname?: string; onClose?: Closer[]; graceMs?: number }) {
+export function serveApp(options: {
+  app: Hono<any, any, any>;
+  service: string;
+  port: number;
+  hostname?: string;
+  onClose?: Closer[];
+  graceMs?: number;
+  logger?: Logger;
+}) {
   const { app, service, port, hostname = "0.0.0.0", onClose = [], graceMs = 10_000 } = options;
+  const logger = options.logger ?? createLogger(service);
+  const log = (_: string, msg: string) => logger.info(msg);
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({ port, hostname, fetch: app.fetch, idleTimeout: 30 });
@@ -13,6 +24,7 @@ export function serveApp(options: { app: Hono<any, any, any>; service: string; p
     const code = (err as { code?: string }).code;
     const reason = code === "EADDRINUSE" ? `port ${port} is already in use` : (err as Error).message;
     console.error(`${service}: cannot listen on ${hostname}:${port}: ${reason}`);
+    logger.error("cannot listen", { port, reason });
     // Release whatever index.ts opened before it exits non-zero.
     void Promise.allSettled(onClose.map((close) => close())).finally(() => process.exit(1));
     return undefined;
@@ -45,8 +57,4 @@ export function serveApp(options: { app: Hono<any, any, any>; service: string; p
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   return server;
-}
-
-function log(service: string, msg: string) {
-  console.log(JSON.stringify({ level: "info", service, msg }));
 }

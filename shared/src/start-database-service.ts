@@ -6,6 +6,8 @@ import type { Hono } from "hono";
 import type { Sql } from "postgres";
 import { connectDatabase } from "./db/connect.ts";
 import { migrate } from "./db/migrate.ts";
+import { createLogger, type LogLevel } from "./observability/logger.ts";
+import { createObservability, type Observability } from "./observability/observability.ts";
 import { serveApp } from "./serve.ts";
 
 type Closer = () => Promise<unknown> | unknown;
@@ -19,11 +21,14 @@ export async function startDatabaseService<Started extends { close?: Closer } = 
   dataDir: string | undefined;
   /** The service's migrations folder, e.g. new URL("./db/migrations", import.meta.url). */
   migrations: URL;
+  /** The service's LOG_LEVEL. */
+  logLevel: LogLevel;
   /** Runs after the migrations, before serving; its result reaches createApp, its close runs before the database's. */
   start?: (sql: Sql) => Started;
-  createApp: (sql: Sql, started: Started) => Hono<any, any, any>;
+  createApp: (sql: Sql, started: Started, observability: Observability) => Hono<any, any, any>;
 }) {
-  const { service, port, databaseUrl, dataDir, migrations, start, createApp } = options;
+  const { service, port, databaseUrl, dataDir, migrations, start, createApp, logLevel } = options;
+  const observability = createObservability(service, { logger: createLogger(service, logLevel) });
   const db = await connectDatabase({
     url: databaseUrl || undefined,
     dataDir: dataDir || fileURLToPath(new URL(`../../.data/${service}`, import.meta.url)),
@@ -31,5 +36,5 @@ export async function startDatabaseService<Started extends { close?: Closer } = 
   await migrate(db.sql, fileURLToPath(migrations));
   const started = start ? start(db.sql) : ({} as Started);
   const onClose = started.close ? [started.close, db.close] : [db.close];
-  return serveApp({ app: createApp(db.sql, started), service, port, onClose });
+  return serveApp({ app: createApp(db.sql, started, observability), service, port, onClose, logger: observability.logger });
 }

@@ -33,4 +33,4 @@ const app = createApp({
   },
   productsStaleMaxMs: intFromEnv(env, "PRODUCTS_STALE_MAX_MS", DEFAULT_PRODUCTS_STALE_MAX_MS),
 });
-serveApp({ app, service: "bff", port: intFromEnv(env, "PORT", 9000) });
+serveApp({ app, service: "bff", port: intFromEnv(env, "PORT", 9000), logger: observability.logger });

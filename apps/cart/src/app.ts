@@ -1,14 +1,15 @@
 // The cart service: each user's cart lines (product and quantity). No I/O here; index.ts builds the dependencies.
 import type { Sql } from "postgres";
 import type { OutboxWaker } from "@storefront/shared/outbox/write-event";
+import type { Observability } from "@storefront/shared/observability/observability";
 import { createServiceApp, databaseReady } from "@storefront/shared/service-app";
 import { cartRoutes } from "./routes/cart.ts";
 
 /** `outbox`: the running relay, woken after a change wrote an event; without it events wait for a relay's poll. */
-export type CartDeps = { sql: Sql; outbox?: OutboxWaker };
+export type CartDeps = { sql: Sql; outbox?: OutboxWaker; observability?: Observability };
 
-export function createApp({ sql, outbox }: CartDeps) {
-  const app = createServiceApp({ service: "cart", ready: databaseReady(sql) });
+export function createApp({ sql, outbox, observability }: CartDeps) {
+  const app = createServiceApp({ service: "cart", ready: databaseReady(sql), observability });
   app.route("/users", cartRoutes(sql, outbox));
   return app;
 }

@@ -8,6 +8,8 @@ import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { connectDatabase } from "@storefront/shared/db/connect";
 import { migrate } from "@storefront/shared/db/migrate";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, workerRedisOptions } from "@storefront/shared/notifications/events";
+import { createLogger, logLevelFromEnv } from "@storefront/shared/observability/logger";
+import { createObservability } from "@storefront/shared/observability/observability";
 import { serveApp } from "@storefront/shared/serve";
 import { createApp } from "./app.ts";
 import { createCartClient } from "./clients/cart.ts";
@@ -74,9 +76,11 @@ const stopWorker = () =>
 process.on("SIGTERM", () => void stopWorker());
 process.on("SIGINT", () => void stopWorker());
 
+const observability = createObservability("notifications", { logger: createLogger("notifications", logLevelFromEnv(env)) });
 serveApp({
-  app: createApp({ sql: db.sql }),
+  app: createApp({ sql: db.sql, observability }),
   service: "notifications",
   port,
+  logger: observability.logger,
   onClose: [stopWorker, () => connection.disconnect(), db.close],
 });

@@ -2,6 +2,7 @@
 import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
 import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
+import { logLevelFromEnv } from "@storefront/shared/observability/logger";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { createApp } from "./app.ts";
 
@@ -13,7 +14,8 @@ await startDatabaseService({
   databaseUrl: env.PRODUCTS_DATABASE_URL,
   dataDir: env.PRODUCTS_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
+  logLevel: logLevelFromEnv(env),
   // Redis may be down at start-up: the service serves anyway and its outbox relay waits for it.
   start: (sql) => startOutboxRelay({ sql, service: "products", redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
-  createApp: (sql, outbox) => createApp({ sql, outbox }),
+  createApp: (sql, outbox, observability) => createApp({ sql, outbox, observability }),
 });

@@ -7,6 +7,7 @@ import { AppError } from "@storefront/shared/errors";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { idParams, positiveInt, userProductParams, validate } from "@storefront/shared/validate";
 import { addToCart, countCartLines, listCart, MAX_LINE_QUANTITY, removeFromCart, setCartQuantity } from "../db/cart.ts";
+import { underDeadline } from "@storefront/shared/deadline-propagation";
 
 const quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
 const addBody = z.strictObject({ product_id: positiveInt, quantity: quantity.default(1) });
@@ -30,7 +31,7 @@ export const cartRoutes = (sql: Sql, outbox?: OutboxWaker) =>
   new Hono()
     .get("/:id/cart", validate("param", idParams), async (c) => {
       const { id } = c.req.valid("param");
-      return c.json(await listCart(sql, id));
+      return c.json(await underDeadline(c, listCart(sql, id)));
     })
     .post("/:id/cart", validate("param", idParams), validate("json", addBody), async (c) => {
       const { id } = c.req.valid("param");

@@ -5,6 +5,7 @@ import type { Sql } from "postgres";
 import { z } from "zod";
 import { idParams, positiveIntString, validate } from "@storefront/shared/validate";
 import { listFavoritedBy } from "../db/favorites.ts";
+import { underDeadline } from "@storefront/shared/deadline-propagation";
 
 export const MAX_FAVORITED_BY_PAGE = 1000;
 export const DEFAULT_FAVORITED_BY_PAGE = 500;
@@ -18,5 +19,5 @@ export const favoritedByRoutes = (sql: Sql) =>
   new Hono().get("/:id/favorited-by", validate("param", idParams), validate("query", favoritedByQuery), async (c) => {
     const { id } = c.req.valid("param");
     const { limit = DEFAULT_FAVORITED_BY_PAGE, after = 0 } = c.req.valid("query");
-    return c.json(await listFavoritedBy(sql, id, { after, limit }));
+    return c.json(await underDeadline(c, listFavoritedBy(sql, id, { after, limit })));
   });

@@ -4,6 +4,7 @@ import type { Sql } from "postgres";
 import { z } from "zod";
 import { idParams, positiveInt, userProductParams, validate } from "@storefront/shared/validate";
 import { addFavorite, listFavorites, removeFavorite } from "../db/favorites.ts";
+import { underDeadline } from "@storefront/shared/deadline-propagation";
 
 const addFavoriteBody = z.strictObject({ product_id: positiveInt });
 
@@ -11,7 +12,7 @@ export const favoritesRoutes = (sql: Sql) =>
   new Hono()
     .get("/:id/favorites", validate("param", idParams), async (c) => {
       const { id } = c.req.valid("param");
-      return c.json(await listFavorites(sql, id));
+      return c.json(await underDeadline(c, listFavorites(sql, id)));
     })
     .post("/:id/favorites", validate("param", idParams), validate("json", addFavoriteBody), async (c) => {
       const { id } = c.req.valid("param");

@@ -7,6 +7,7 @@ import { AppError } from "@storefront/shared/errors";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { idParams, positiveIntString, validate } from "@storefront/shared/validate";
 import { getStock, listStock, setStock, type StockRow } from "../db/stock.ts";
+import { underDeadline } from "@storefront/shared/deadline-propagation";
 
 export const MAX_BATCH_IDS = 100;
 const MAX_INT4 = 2_147_483_647;
@@ -31,7 +32,7 @@ export const inventoryRoutes = (sql: Sql, outbox?: OutboxWaker) =>
   new Hono()
     .get("/inventory", validate("query", batchQuery), async (c) => {
       const { ids } = c.req.valid("query");
-      return c.json(inRequestedOrder(ids, await listStock(sql, [...new Set(ids)])));
+      return c.json(inRequestedOrder(ids, await underDeadline(c, listStock(sql, [...new Set(ids)]))));
     })
     .get("/products/:id/inventory", validate("param", idParams), async (c) => {
       const { id } = c.req.valid("param");

@@ -7,6 +7,7 @@ import { AppError } from "@storefront/shared/errors";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { idParams, positiveIntString, validate } from "@storefront/shared/validate";
 import { getProduct, listProducts, updateProduct } from "../db/products.ts";
+import { underDeadline } from "@storefront/shared/deadline-propagation";
 
 export const MAX_PAGE = 100;
 const MAX_INT4 = 2_147_483_647;
@@ -37,7 +38,7 @@ export const productsRoutes = (sql: Sql, outbox?: OutboxWaker) =>
   new Hono()
     .get("/", validate("query", listQuery), async (c) => {
       const { limit = MAX_PAGE, after = 0 } = c.req.valid("query");
-      return c.json(await listProducts(sql, { limit, after }));
+      return c.json(await underDeadline(c, listProducts(sql, { limit, after })));
     })
     .get("/:id", validate("param", idParams), async (c) => {
       const { id } = c.req.valid("param");
