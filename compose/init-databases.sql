@@ -4,3 +4,4 @@ create database products;
 create database inventory;
 create database favorites;
 create database cart;
+create database notifications;

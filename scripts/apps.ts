@@ -1,14 +1,23 @@
-// The five apps of the storefront as `bun run dev` and the cross-service tests start them:
-// default port, the variable that overrides it, and the environment each needs for a given set of ports.
-export type AppName = "products" | "inventory" | "favorites" | "cart" | "bff";
-export type AppSpec = { name: AppName; defaultPort: number; portEnv: string; entry: string; hasDatabase: boolean };
+// The six apps of the storefront as `bun run dev` and the cross-service tests start them: default port, the
+// variable that overrides it, the apps each one calls, and the environment each needs for a given set of ports.
+export type AppName = "products" | "inventory" | "favorites" | "cart" | "notifications" | "bff";
+export type AppSpec = {
+  name: AppName;
+  defaultPort: number;
+  portEnv: string;
+  entry: string;
+  hasDatabase: boolean;
+  /** The apps it calls, each reached through `<NAME>_URL`. */
+  upstreams: readonly AppName[];
+};
 
-const app = (name: AppName, defaultPort: number, hasDatabase: boolean): AppSpec => ({
+const app = (name: AppName, defaultPort: number, hasDatabase: boolean, upstreams: AppName[] = []): AppSpec => ({
   name,
   defaultPort,
   portEnv: `${name.toUpperCase()}_PORT`,
   entry: `apps/${name}/src/index.ts`,
   hasDatabase,
+  upstreams,
 });
 
 export const APPS: readonly AppSpec[] = [
@@ -16,18 +25,18 @@ export const APPS: readonly AppSpec[] = [
   app("inventory", 8001, true),
   app("favorites", 8002, true),
   app("cart", 8003, true),
-  app("bff", 9000, false),
+  // The worker asks favorites who to tell about a product, and cart whether a reminder is still due.
+  app("notifications", 8004, true, ["favorites", "cart"]),
+  app("bff", 9000, false, ["products", "inventory", "favorites", "cart", "notifications"]),
 ];
 
 export type Ports = Record<AppName, number>;
 
-/** PORT for every app; the BFF also gets its upstreams' addresses, so it follows ports that were moved. */
+export const urlEnv = (name: AppName) => `${name.toUpperCase()}_URL`;
+
+/** PORT for every app, and the addresses of the apps it calls, so it follows ports that were moved. */
 export function appEnv(name: AppName, ports: Ports): Record<string, string> {
   const env: Record<string, string> = { PORT: String(ports[name]) };
-  if (name === "bff") {
-    for (const upstream of APPS) {
-      if (upstream.hasDatabase) env[`${upstream.name.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[upstream.name]}`;
-    }
-  }
+  for (const upstream of APPS.find((a) => a.name === name)!.upstreams) env[urlEnv(upstream)] = `http://127.0.0.1:${ports[upstream]}`;
   return env;
 }

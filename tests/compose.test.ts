@@ -1,6 +1,6 @@
 // Keeps compose.yaml true to the code without a Docker engine: every app is there, on its port, with every
-// environment variable its source reads, databases and upstream URLs that point at the right services,
-// healthchecks, and start order by health.
+// environment variable its source reads, databases, Redis and upstream URLs that point at the right services,
+// healthchecks, and start order by health (except Redis, which only the notifications worker waits for).
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +18,10 @@ type Service = {
   volumes?: (string | { source?: string; target?: string })[];
 };
 
-const compose = Bun.YAML.parse(readFileSync(join(repoRoot, "compose.yaml"), "utf8")) as { services: Record<string, Service> };
+const compose = Bun.YAML.parse(readFileSync(join(repoRoot, "compose.yaml"), "utf8")) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 const upper = (app: AppSpec) => app.name.toUpperCase();
 const text = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(" ") : (value ?? ""));
@@ -30,10 +33,11 @@ function environmentOf(service: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? "" : String(v)]));
 }
 
+/** An app's own (non-test) source files; `testing/` folders hold test support, not what the service reads. */
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
+    if (entry.isDirectory()) return entry.name === "testing" ? [] : sourceFiles(path);
     return entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") ? [path] : [];
   });
 }
@@ -41,25 +45,52 @@ function sourceFiles(dir: string): string[] {
 // `env.NAME`, `env["NAME"]`, and helpers called as `xFromEnv(env, "NAME", ...)` / `fn(env, "NAME")`.
 const ENV_READS = [/\benv\.([A-Z][A-Z0-9_]*)\b/g, /\benv\[\s*["'`]([A-Z][A-Z0-9_]*)["'`]\s*\]/g, /\(\s*env\s*,\s*["'`]([A-Z][A-Z0-9_]*)["'`]/g];
 
+const appSource = (app: AppSpec) => sourceFiles(join(repoRoot, "apps", app.name, "src")).map((file) => readFileSync(file, "utf8"));
+
 /** Every environment variable an app's (non-test) source reads. */
 function envReadBy(app: AppSpec): string[] {
   const names = new Set<string>();
-  for (const file of sourceFiles(join(repoRoot, "apps", app.name, "src"))) {
-    const source = readFileSync(file, "utf8");
+  for (const source of appSource(app)) {
     for (const pattern of ENV_READS) for (const match of source.matchAll(pattern)) names.add(match[1]!);
   }
   return [...names].sort();
 }
 
+/** The services that write notification events to an outbox and relay them to the queue. */
+const relays = APPS.filter((app) => appSource(app).some((source) => source.includes("startOutboxRelay(")));
+const volumeTargets = (service: Service) => (service.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
+
 describe("compose.yaml", () => {
-  test("has Postgres 16 and the five apps, and nothing else", () => {
-    expect(Object.keys(services).sort()).toEqual(["postgres", ...APPS.map((a) => a.name)].sort());
+  test("has Postgres 16, Redis 7 and the six apps, and nothing else", () => {
+    expect(Object.keys(services).sort()).toEqual(["postgres", "redis", ...APPS.map((a) => a.name)].sort());
     expect(services.postgres!.image).toMatch(/^postgres:16(\b|$)/);
     expect(text(services.postgres!.healthcheck?.test)).toContain("pg_isready");
   });
 
+  describe("redis", () => {
+    const redis = services.redis ?? {};
+    const command = text(redis.command);
+
+    test("is Redis 7 with a ping healthcheck", () => {
+      expect(redis.image).toMatch(/^redis:7(\b|$)/);
+      expect(text(redis.healthcheck?.test)).toMatch(/redis-cli\b.*\bping\b/);
+    });
+
+    test("keeps the queue across a restart: AOF on, on a named volume", () => {
+      expect(command).toMatch(/^redis-server\b/);
+      expect(command).toMatch(/--appendonly yes\b/);
+      const data = volumeTargets(redis).find((v) => v.endsWith(":/data"));
+      expect(data).toBeDefined();
+      expect(Object.keys(compose.volumes ?? {})).toContain(data!.split(":")[0]!);
+    });
+
+    test("never evicts keys (BullMQ's production setting)", () => {
+      expect(command).toMatch(/--maxmemory-policy noeviction\b/);
+    });
+  });
+
   test("the init script creates a database for every app that has one", () => {
-    const mount = (services.postgres!.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`)).find((v) => v.includes("/docker-entrypoint-initdb.d/"));
+    const mount = volumeTargets(services.postgres!).find((v) => v.includes("/docker-entrypoint-initdb.d/"));
     expect(mount).toBeDefined();
     const script = readFileSync(join(repoRoot, mount!.split(":")[0]!), "utf8");
     const created = [...script.matchAll(/create database\s+"?([a-z_][a-z0-9_]*)"?/gi)].map((m) => m[1]!.toLowerCase()).sort();
@@ -96,6 +127,24 @@ describe("compose.yaml", () => {
         expect(needed.filter((name) => !(name in env))).toEqual([]);
       });
 
+      test("passes LOG_LEVEL through from the shell (read by the shared logger, so not seen by the scan above)", () => {
+        expect(env.LOG_LEVEL).toBe("${LOG_LEVEL:-}");
+      });
+
+      if (envReadBy(app).includes("REDIS_URL")) {
+        test("reaches the compose Redis, under the shared queue prefix", () => {
+          expect(env.REDIS_URL).toBe("redis://redis:6379");
+          expect(env.QUEUE_PREFIX).toBe("${QUEUE_PREFIX:-}");
+        });
+      }
+
+      for (const upstream of app.upstreams) {
+        test(`reaches ${upstream} by service name and port`, () => {
+          const spec = APPS.find((a) => a.name === upstream)!;
+          expect(env[`${upper(spec)}_URL`]).toBe(`http://${spec.name}:${spec.defaultPort}`);
+        });
+      }
+
       if (app.hasDatabase) {
         test("uses its own database on the compose Postgres, once that is healthy", () => {
           const url = new URL(env[`${upper(app)}_DATABASE_URL`] ?? "missing://");
@@ -108,13 +157,24 @@ describe("compose.yaml", () => {
           expect(service.depends_on).toMatchObject({ postgres: { condition: "service_healthy" } });
         });
       } else {
-        test("reaches every upstream by service name and port, once they are healthy", () => {
-          for (const upstream of APPS.filter((a) => a.hasDatabase)) {
-            expect({ [`${upper(upstream)}_URL`]: env[`${upper(upstream)}_URL`] }).toEqual({ [`${upper(upstream)}_URL`]: `http://${upstream.name}:${upstream.defaultPort}` });
-            expect(service.depends_on).toMatchObject({ [upstream.name]: { condition: "service_healthy" } });
-          }
+        test("starts once every upstream is healthy", () => {
+          expect(app.upstreams.length).toBeGreaterThan(0);
+          for (const upstream of app.upstreams) expect(service.depends_on).toMatchObject({ [upstream]: { condition: "service_healthy" } });
         });
       }
     });
   }
+
+  test("the notifications worker starts once Redis is healthy", () => {
+    expect(services.notifications?.depends_on).toMatchObject({ redis: { condition: "service_healthy" } });
+  });
+
+  test("the services with an outbox relay do not wait for Redis: they serve without it, and their outbox keeps the events", () => {
+    expect(relays.map((a) => a.name).sort()).toEqual(["cart", "inventory", "products"]);
+    for (const app of relays) {
+      const dependsOn = services[app.name]?.depends_on ?? {};
+      const names = Array.isArray(dependsOn) ? dependsOn : Object.keys(dependsOn);
+      expect({ app: app.name, waitsForRedis: names.includes("redis") }).toEqual({ app: app.name, waitsForRedis: false });
+    }
+  });
 });
