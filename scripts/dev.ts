@@ -1,20 +1,23 @@
-// `bun run dev`: checks that the five ports are free, starts the five apps as child processes with their output
-// prefixed by name, waits until each answers /ready, and stops them all on Ctrl-C / SIGTERM or when one dies.
+// `bun run dev`: checks that the apps' ports are free, makes sure a Redis answers (starting one for the session
+// when none does and redis-server is installed), starts the apps as child processes with their output prefixed
+// by name, waits until each answers /ready, and stops them all on Ctrl-C / SIGTERM or when one dies.
 import type { Subprocess } from "bun";
 import { fileURLToPath } from "node:url";
 import { APPS, appEnv, type AppSpec, type Ports } from "./apps.ts";
 import { forEachLine } from "./lines.ts";
 import { portProblem } from "./ports.ts";
+import { DEV_REDIS_URL, redisAnswers, redisServerOnPath, startSessionRedis, type SessionRedis } from "./redis.ts";
 import { waitUntilReady } from "./wait-ready.ts";
 
-// A first start with an empty embedded-database directory runs initdb (several seconds per app, four at once).
+// A first start with an empty embedded-database directory runs initdb (several seconds per app, five at once).
 const READY_TIMEOUT_MS = 60_000;
 // Longer than the apps' own drain grace (10 s), so a clean shutdown is never cut short.
 const STOP_GRACE_MS = 15_000;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const nameWidth = Math.max(...APPS.map((a) => a.name.length));
+const nameWidth = Math.max("redis".length, ...APPS.map((a) => a.name.length));
 const say = (msg: string) => console.log(`${"dev".padEnd(nameWidth)} | ${msg}`);
+const REDIS_MISSING = "notifications wait in the outbox until Redis is reachable";
 
 function readPorts(): { ports: Ports; errors: string[] } {
   const ports = {} as Ports;
@@ -47,6 +50,8 @@ if (errors.length) {
 type Running = { app: AppSpec; proc: Subprocess<"ignore", "pipe", "pipe">; output: Promise<unknown> };
 const running: Running[] = [];
 let stopping = false;
+let redisSession: SessionRedis | undefined;
+let redisPreparing: Promise<unknown> = Promise.resolve();
 const abortWaits = new AbortController();
 const startedAt = performance.now();
 
@@ -91,6 +96,9 @@ async function stop(exitCode: number, reason: string) {
     }
   }
   await allExited;
+  // Only now: the notifications worker talks to Redis until it has drained.
+  await redisPreparing.catch(() => {});
+  await redisSession?.stop();
   // Let the last lines the apps wrote ("stopped") reach the terminal before exiting.
   await Promise.race([Promise.all(running.map((r) => r.output)), Bun.sleep(1000)]);
   for (const { app, proc } of running) if (proc.exitCode !== 0) say(`${app.name} ended with ${describeExit(proc, proc.exitCode)}`);
@@ -105,7 +113,38 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 // Last resort if this runner dies of an error: the apps are in their own process groups and would outlive it.
 process.on("exit", () => {
   for (const { proc } of running) if (proc.exitCode === null && !proc.signalCode) proc.kill("SIGKILL");
+  redisSession?.kill();
 });
+
+/**
+ * REDIS_URL as given; without it 127.0.0.1:6379, and when nothing answers there, a redis-server of the
+ * session's own on that port. Everything else runs without Redis: the services keep events in their outbox.
+ * Returns the line the summary prints for Redis.
+ */
+async function prepareRedis(): Promise<string> {
+  const given = process.env.REDIS_URL;
+  const url = given || DEV_REDIS_URL;
+  if (await redisAnswers(url)) return `${url}${given ? " (REDIS_URL)" : ""}`;
+  const installed = redisServerOnPath();
+  if (!given && installed) {
+    try {
+      redisSession = await startSessionRedis(Number(new URL(DEV_REDIS_URL).port), (line) => console.log(`${"redis".padEnd(nameWidth)} | ${line}`));
+      void redisSession.proc.exited.then((code) => {
+        if (!stopping) say(`redis-server exited unexpectedly (exit code ${code}): ${REDIS_MISSING}`);
+      });
+      return `${url} (started for this session, nothing kept on disk)`;
+    } catch (err) {
+      say((err as Error).message);
+    }
+  }
+  return `none answers at ${url}${given || installed ? "" : " and redis-server is not installed"}: ${REDIS_MISSING}`;
+}
+
+const preparing = prepareRedis();
+redisPreparing = preparing;
+const redisSummary = await preparing;
+// A signal during the preparation: stop() owns the exit.
+if (stopping) await new Promise(() => {});
 
 for (const app of APPS) running.push(start(app));
 
@@ -124,8 +163,10 @@ try {
 }
 
 const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
-say(`all five apps are ready (${seconds} s):`);
+say(`all ${APPS.length} apps are ready (${seconds} s):`);
 for (const app of APPS) say(`  ${app.name.padEnd(nameWidth)}  http://localhost:${ports[app.name]}`);
+say(`  ${"redis".padEnd(nameWidth)}  ${redisSummary}`);
 say("try:");
 console.log(`curl -s localhost:${ports.bff}/products/all -H 'x-user-id: 1'`);
+console.log(`curl -s localhost:${ports.bff}/notifications -H 'x-user-id: 1'`);
 say("Ctrl-C stops everything");
