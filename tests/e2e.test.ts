@@ -1,22 +1,36 @@
-// End to end: the five real apps as separate processes on free ports, each with a fresh database,
-// exercised only through the BFF the way a browser would.
+// End to end: the six real apps as separate processes on free ports, each with a fresh database and the run's
+// own BullMQ prefix on the test Redis, exercised through the BFF the way a browser would (and, for what only
+// an admin does, such as setting stock or a price, on the owning service directly).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Ports } from "../scripts/apps.ts";
+import { requireRedis } from "../shared/src/testing/test-redis.ts";
+import { pollUntil } from "./support/poll.ts";
 import type { TestProcess } from "./support/processes.ts";
-import { READY_TIMEOUT_MS, freshStorage, pickPorts, startApps, stopAll, type Storage } from "./support/stack.ts";
+import { READY_TIMEOUT_MS, freshQueue, freshStorage, pickPorts, startApps, stopAll, type QueueSpace, type Storage } from "./support/stack.ts";
+
+// Without Redis the apps still run (events wait in the outbox); only the notification tests are skipped.
+const redisUp = await requireRedis("the notifications end-to-end tests");
+// Short, so the reminder test waits well under a second for what waits a day in production.
+const CART_REMINDER_DELAY_MS = 300;
+// A bound, not an expectation: delivery normally takes tens of milliseconds.
+const DELIVERY_TIMEOUT_MS = 10_000;
 
 let ports: Ports;
 let storage: Storage | undefined;
+let queue: QueueSpace | undefined;
 let apps: TestProcess[] = [];
 
 beforeAll(async () => {
   ports = pickPorts();
   storage = await freshStorage("e2e");
-  apps = await startApps(ports, storage.env);
+  queue = freshQueue("e2e");
+  apps = await startApps(ports, { ...storage.env, ...queue.env, CART_REMINDER_DELAY_MS: String(CART_REMINDER_DELAY_MS) });
 }, READY_TIMEOUT_MS + 30_000);
 
 afterAll(async () => {
   await stopAll(apps);
+  // After the apps: until they have stopped, the relays and the worker still write under the prefix.
+  await queue?.cleanup();
   await storage?.cleanup();
 }, 60_000);
 
@@ -84,5 +98,92 @@ describe("storefront end to end", () => {
       expect(res.status).toBeLessThan(500);
       expect(await res.json()).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
     }
+  });
+});
+
+type InboxItem = { id: number; type: string; title: string; body: string; payload: Record<string, unknown>; created_at: string; read_at: string | null };
+
+const json = (method: string, body: unknown, userId?: number): RequestInit => ({
+  method,
+  headers: { "content-type": "application/json", ...(userId ? { "x-user-id": String(userId) } : {}) },
+  body: JSON.stringify(body),
+});
+const service = (name: keyof Ports, path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${ports[name]}${path}`, init);
+
+async function inbox(userId: number): Promise<InboxItem[]> {
+  const res = await bff("/notifications", { headers: { "x-user-id": String(userId) } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as InboxItem[];
+}
+
+/** The user's notifications that match, once there is at least one (polled through the BFF). */
+const arrived = (userId: number, what: string, match: (item: InboxItem) => boolean) =>
+  pollUntil(`${what} in user ${userId}'s inbox`, DELIVERY_TIMEOUT_MS, async () => {
+    const items = (await inbox(userId)).filter(match);
+    return items.length ? items : undefined;
+  });
+
+async function setStock(productId: number, inventory: number) {
+  const res = await service("inventory", `/products/${productId}/inventory`, json("PUT", { inventory }));
+  expect(res.status).toBe(200);
+}
+
+describe.skipIf(!redisUp)("notifications end to end", () => {
+  // Product 9 and users 5-7 appear in no seed row and in no other test here.
+  const PRODUCT = 9;
+  const FAN = 5;
+  const STRANGER = 6;
+
+  test("a favorited product back in stock reaches the favoriter's inbox; it can be marked read, by that user only", async () => {
+    await setStock(PRODUCT, 0);
+    const favorite = await bff("/favorites", json("POST", { product_id: PRODUCT }, FAN));
+    expect(favorite.ok).toBe(true);
+    await setStock(PRODUCT, 5);
+
+    const isRestock = (n: InboxItem) => n.type === "stock.back_in_stock" && n.payload.product_id === PRODUCT;
+    const [notification, ...more] = await arrived(FAN, "the back-in-stock notification", isRestock);
+    expect(more).toEqual([]);
+    expect(notification!.payload).toEqual({ product_id: PRODUCT, inventory: 5 });
+    expect(notification!.read_at).toBeNull();
+    expect(await inbox(STRANGER)).toEqual([]);
+
+    // Another user cannot mark it read (nor learn that it exists).
+    const foreign = await bff(`/notifications/${notification!.id}/read`, { method: "POST", headers: { "x-user-id": String(STRANGER) } });
+    expect(foreign.status).toBe(404);
+    expect(await foreign.json()).toMatchObject({ error: { code: "NOT_FOUND" } });
+
+    const read = await bff(`/notifications/${notification!.id}/read`, { method: "POST", headers: { "x-user-id": String(FAN) } });
+    expect(read.status).toBe(200);
+    const marked = (await read.json()) as InboxItem;
+    expect(marked.id).toBe(notification!.id);
+    expect(typeof marked.read_at).toBe("string");
+    expect((await inbox(FAN)).find((n) => n.id === notification!.id)?.read_at).toBe(marked.read_at);
+  });
+
+  test("a price drop on a favorited product reaches the favoriter", async () => {
+    // The favorite from the test above; set again here (idempotent) so this test stands on its own.
+    expect((await bff("/favorites", json("POST", { product_id: PRODUCT }, FAN))).ok).toBe(true);
+    const product = (await (await service("products", `/products/${PRODUCT}`)).json()) as { product_name: string; price_cents: number };
+    const lower = product.price_cents - 100;
+    const patched = await service("products", `/products/${PRODUCT}`, json("PATCH", { price_cents: lower }));
+    expect(patched.status).toBe(200);
+
+    const [drop, ...more] = await arrived(FAN, "the price-drop notification", (n) => n.type === "price.dropped" && n.payload.product_id === PRODUCT);
+    expect(more).toEqual([]);
+    expect(drop!.payload).toEqual({ product_id: PRODUCT, product_name: product.product_name, old_price_cents: product.price_cents, new_price_cents: lower });
+    expect(await inbox(STRANGER)).toEqual([]);
+  });
+
+  test("something left in the cart brings a reminder once the delay has passed", async () => {
+    const SHOPPER = 7;
+    const before = Date.now();
+    const added = await bff("/cart", json("POST", { product_id: 2, quantity: 2 }, SHOPPER));
+    expect(added.ok).toBe(true);
+
+    const [reminder, ...more] = await arrived(SHOPPER, "the cart reminder", (n) => n.type === "cart.reminder");
+    expect(more).toEqual([]);
+    expect(reminder!.payload).toMatchObject({ user_id: SHOPPER, items: 1 });
+    // Not before the delay, counted from the change (same machine, same clock; a few ms for rounding).
+    expect(Date.parse(reminder!.created_at) - before).toBeGreaterThanOrEqual(CART_REMINDER_DELAY_MS - 5);
   });
 });

@@ -5,7 +5,7 @@ import { waitUntilReady } from "../scripts/wait-ready.ts";
 import { createTestDatabase, type TestDatabase } from "../shared/src/testing/test-database.ts";
 import { freePort } from "./support/free-ports.ts";
 import { startProcess, type TestProcess } from "./support/processes.ts";
-import { READY_TIMEOUT_MS, cleanEnv, freshStorage, usesRealPostgres, type Storage } from "./support/stack.ts";
+import { READY_TIMEOUT_MS, cleanEnv, freshQueue, freshStorage, usesRealPostgres, type Storage } from "./support/stack.ts";
 
 const EXIT_WITHIN_MS = 5_000;
 let cleanups: (() => Promise<unknown>)[] = [];
@@ -17,7 +17,10 @@ afterEach(async () => {
 
 async function startProducts(storageEnv: Record<string, string>): Promise<{ products: TestProcess; port: number }> {
   const port = freePort();
-  const products = startProcess("products", ["apps/products/src/index.ts"], { ...cleanEnv(), ...storageEnv, PORT: String(port) });
+  // Its outbox relay gets a prefix of its own, deleted after the process has stopped (cleanups run in reverse).
+  const queue = freshQueue("shutdown");
+  cleanups.push(queue.cleanup);
+  const products = startProcess("products", ["apps/products/src/index.ts"], { ...cleanEnv(), ...storageEnv, ...queue.env, PORT: String(port) });
   cleanups.push(() => products.stop());
   await Promise.race([
     waitUntilReady(`http://127.0.0.1:${port}/ready`, { timeoutMs: READY_TIMEOUT_MS }),

@@ -1,26 +1,48 @@
-// Starting the real apps for a cross-service test: a clean environment, fresh databases per run, cleanup after.
+// Starting the real apps for a cross-service test: a clean environment, fresh databases and a BullMQ prefix of
+// the run's own on the test Redis, cleanup after.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { APPS, appEnv, type AppName, type Ports } from "../../scripts/apps.ts";
+import { redisAnswers } from "../../scripts/redis.ts";
 import { waitUntilReady } from "../../scripts/wait-ready.ts";
 import { createTestDatabase } from "../../shared/src/testing/test-database.ts";
+import { deletePrefix, testRedisUrl, uniquePrefix } from "../../shared/src/testing/test-redis.ts";
 import { freePorts } from "./free-ports.ts";
 import { startProcess, type TestProcess } from "./processes.ts";
 
 export const usesRealPostgres = Boolean(process.env.TEST_DATABASE_URL);
-// First start of four embedded databases at once (initdb each) on a small machine is slow.
+// First start of five embedded databases at once (initdb each) on a small machine is slow.
 export const READY_TIMEOUT_MS = usesRealPostgres ? 30_000 : 120_000;
 
-const appPrefixes = APPS.map((a) => `${a.name.toUpperCase()}_`);
+// REDIS_URL stays: it names the test Redis (shared/src/testing/test-redis.ts).
+const appPrefixes = [...APPS.map((a) => `${a.name.toUpperCase()}_`), "NOTIFY_", "WORKER_"];
+const appKeys = ["PORT", "WRITE_DEADLINE_MS", "QUEUE_PREFIX", "SHUTDOWN_GRACE_MS", "LOG_LEVEL"];
 
-/** The test's environment without any app settings the developer may have exported (ports, URLs, demo knobs). */
+/** The test's environment without any app settings the developer may have exported (ports, URLs, demo knobs, queue prefix). */
 export function cleanEnv(): Record<string, string | undefined> {
   const env = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (key === "PORT" || key === "WRITE_DEADLINE_MS" || appPrefixes.some((p) => key.startsWith(p))) delete env[key];
+    if (appKeys.includes(key) || appPrefixes.some((p) => key.startsWith(p))) delete env[key];
   }
   return env;
+}
+
+export type QueueSpace = { prefix: string; env: { REDIS_URL: string; QUEUE_PREFIX: string }; cleanup: () => Promise<void> };
+
+/**
+ * A BullMQ prefix of the run's own on the test Redis, so the apps' jobs never mix with another run's or with
+ * `bun run dev`'s; cleanup deletes its keys (call it after the apps have stopped). Harmless without Redis.
+ */
+export function freshQueue(label: string): QueueSpace {
+  const prefix = uniquePrefix(`test-${label}`);
+  return {
+    prefix,
+    env: { REDIS_URL: testRedisUrl, QUEUE_PREFIX: prefix },
+    cleanup: async () => {
+      if (await redisAnswers(testRedisUrl)) await deletePrefix(testRedisUrl, prefix);
+    },
+  };
 }
 
 export type Storage = { env: Record<string, string>; cleanup: () => Promise<void> };
@@ -51,10 +73,10 @@ export function pickPorts(): Ports {
   return Object.fromEntries(APPS.map((a, i) => [a.name, ports[i]!])) as Ports;
 }
 
-/** Starts every app as `bun apps/<name>/src/index.ts` and waits until all answer /ready. */
-export async function startApps(ports: Ports, storageEnv: Record<string, string>): Promise<TestProcess[]> {
+/** Starts every app as `bun apps/<name>/src/index.ts` with `env` (storage, queue, knobs) and waits until all answer /ready. */
+export async function startApps(ports: Ports, env: Record<string, string>): Promise<TestProcess[]> {
   const base = cleanEnv();
-  const procs = APPS.map((a) => startProcess(a.name, [a.entry], { ...base, ...storageEnv, ...appEnv(a.name, ports) }));
+  const procs = APPS.map((a) => startProcess(a.name, [a.entry], { ...base, ...env, ...appEnv(a.name, ports) }));
   const giveUp = new AbortController();
   try {
     await Promise.all(
