@@ -19,6 +19,8 @@ export type BffDeps = {
   retry?: RetryPolicy;
   /** How old a products copy may be and still be served when products fails. */
   productsStaleMaxMs?: number;
+  /** Products cache: fresh for ttlMs (no call), then served for swrMs more while refreshed in the background. */
+  productsCache?: { ttlMs: number; swrMs: number };
   /** Defaults to the global fetch, read at call time. */
   fetch?: FetchFn;
   /** Clock for breakers and the stale copy; tests pass a fake one. Deadlines use real timers. */
@@ -30,6 +32,7 @@ export type BffDeps = {
 
 export const DEFAULT_DEADLINES = { productsMs: 1000, inventoryMs: 1000, writeMs: 2000 };
 export const DEFAULT_PRODUCTS_STALE_MAX_MS = 5 * 60_000;
+export const DEFAULT_PRODUCTS_CACHE = { ttlMs: 1000, swrMs: 5000 };
 
 export function createApp(deps: BffDeps) {
   const { productsMs, inventoryMs, writeMs } = { ...DEFAULT_DEADLINES, ...deps.deadlines };
@@ -58,14 +61,36 @@ export function createApp(deps: BffDeps) {
     }
   });
   const degradedTotal = obs.registry.counter("bff_listing_degraded_total", "Listings answered without a part, by the part dropped or served stale.", ["part"]);
-  const staleProducts = createStaleCache<CatalogueItem[]>({ maxAgeMs: deps.productsStaleMaxMs ?? DEFAULT_PRODUCTS_STALE_MAX_MS, now: deps.now });
+  const productsCache = deps.productsCache ?? DEFAULT_PRODUCTS_CACHE;
+  const staleMaxMs = deps.productsStaleMaxMs ?? DEFAULT_PRODUCTS_STALE_MAX_MS;
+  const staleProducts = createStaleCache<CatalogueItem[]>({
+    // Kept as long as any use of it allows: the stale-if-error fallback, or the cache's own window.
+    maxAgeMs: Math.max(staleMaxMs, productsCache.ttlMs + productsCache.swrMs),
+    now: deps.now,
+  });
 
   // The BFF depends on its upstreams per request, not to be up: it is ready as soon as it listens.
   const app = createServiceApp<UserVariables>({ service: "bff", ready: async () => {}, observability: obs });
   app.get("/health/upstreams", (c) => c.json({ upstreams: upstreams.map((u) => u.breaker.snapshot()) }));
   // "/x/*" also matches "/x".
   for (const path of ["/products/*", "/cart/*", "/favorites/*", "/notifications/*"]) app.use(path, userId());
-  app.route("/products", listingRoutes({ products, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, staleProducts, degradedTotal }));
+  app.route(
+    "/products",
+    listingRoutes({
+      products,
+      inventory,
+      cart,
+      favorites,
+      productsDeadlineMs: productsMs,
+      inventoryDeadlineMs: inventoryMs,
+      staleProducts,
+      productsStaleMaxMs: staleMaxMs,
+      productsCacheTtlMs: productsCache.ttlMs,
+      productsCacheSwrMs: productsCache.swrMs,
+      productsRefreshing: new Set(),
+      degradedTotal,
+    }),
+  );
   app.route("/cart", cartRoutes(cart, writeMs));
   app.route("/favorites", favoritesRoutes(favorites, writeMs));
   app.route("/notifications", notificationsRoutes(notifications, writeMs));

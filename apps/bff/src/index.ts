@@ -4,7 +4,7 @@ import { floatFromEnv, intFromEnv, urlFromEnv } from "@storefront/shared/config"
 import { createLogger, logLevelFromEnv } from "@storefront/shared/observability/logger";
 import { createObservability } from "@storefront/shared/observability/observability";
 import { serveApp } from "@storefront/shared/serve";
-import { createApp, DEFAULT_DEADLINES, DEFAULT_PRODUCTS_STALE_MAX_MS } from "./app.ts";
+import { createApp, DEFAULT_DEADLINES, DEFAULT_PRODUCTS_CACHE, DEFAULT_PRODUCTS_STALE_MAX_MS } from "./app.ts";
 
 const env = process.env;
 const observability = createObservability("bff", { logger: createLogger("bff", logLevelFromEnv(env)) });
@@ -32,5 +32,9 @@ const app = createApp({
     halfOpenProbes: intFromEnv(env, "BREAKER_HALF_OPEN_PROBES", BREAKER_DEFAULTS.halfOpenProbes, { min: 1 }),
   },
   productsStaleMaxMs: intFromEnv(env, "PRODUCTS_STALE_MAX_MS", DEFAULT_PRODUCTS_STALE_MAX_MS),
+  productsCache: {
+    ttlMs: intFromEnv(env, "PRODUCTS_CACHE_TTL_MS", DEFAULT_PRODUCTS_CACHE.ttlMs),
+    swrMs: intFromEnv(env, "PRODUCTS_CACHE_SWR_MS", DEFAULT_PRODUCTS_CACHE.swrMs),
+  },
 });
 serveApp({ app, service: "bff", port: intFromEnv(env, "PORT", 9000), logger: observability.logger });

@@ -1,8 +1,12 @@
-// The last good answer per key, served when the upstream fails (stale-if-error) while younger than maxAgeMs.
+// The last good answer per key, with its age: fresh for a short TTL (served without calling the upstream),
+// then served while a refresh runs in the background (stale-while-revalidate), and kept as a fallback for
+// when the upstream fails (stale-if-error) until it is older than maxAgeMs.
+export type CachedValue<T> = { value: T; ageMs: number };
+
 export type StaleCache<T> = {
   put(key: string, value: T): void;
-  /** The value if one younger than maxAgeMs is kept. */
-  get(key: string): T | undefined;
+  /** The value and its age, if one younger than maxAgeMs is kept. */
+  get(key: string): CachedValue<T> | undefined;
 };
 
 export function createStaleCache<T>(options: { maxAgeMs: number; maxEntries?: number; now?: () => number }): StaleCache<T> {
@@ -17,11 +21,12 @@ export function createStaleCache<T>(options: { maxAgeMs: number; maxEntries?: nu
     get(key) {
       const entry = entries.get(key);
       if (!entry) return undefined;
-      if (now() - entry.at > maxAgeMs) {
+      const ageMs = now() - entry.at;
+      if (ageMs > maxAgeMs) {
         entries.delete(key);
         return undefined;
       }
-      return entry.value;
+      return { value: entry.value, ageMs };
     },
   };
 }

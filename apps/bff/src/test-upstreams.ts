@@ -30,7 +30,10 @@ export const happyHandlers = [
 
 export const DEADLINES = { productsMs: 150, inventoryMs: 150, writeMs: 150 };
 
-export const testApp = () => createApp({ urls, deadlines: DEADLINES });
+/** The products cache is off unless a test is about it: each listing then calls products. */
+export const NO_CACHE = { ttlMs: 0, swrMs: 0 };
+
+export const testApp = () => createApp({ urls, deadlines: DEADLINES, productsCache: NO_CACHE });
 
 export async function call(app: ReturnType<typeof createApp>, path: string, init: RequestInit & { user?: string } = {}) {
   const headers = new Headers(init.headers);

@@ -5,6 +5,7 @@ import { CircuitOpenError, createCircuitBreaker, type BreakerOptions, type Circu
 import { DeadlineExceededError, type Deadline } from "@storefront/shared/deadline";
 import type { Histogram } from "@storefront/shared/observability/metrics";
 import { defaultRetryOn, parseRetryAfter, retry } from "@storefront/shared/retry";
+import { createSingleFlight } from "./single-flight.ts";
 
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -38,7 +39,8 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseMs: 25, maxMs: 250,
 export type Upstream = {
   readonly name: string;
   readonly breaker: CircuitBreaker;
-  /** GET and parse a 2xx JSON body under the deadline, retrying what is worth retrying; other statuses throw UpstreamStatusError. */
+  /** GET and parse a 2xx JSON body under the deadline, retrying what is worth retrying; other statuses throw UpstreamStatusError.
+   *  Concurrent GETs of the same path share one call (the first caller's request id and deadline go upstream). */
   getJson(path: string, deadline: Deadline, requestId?: string): Promise<unknown>;
   /** A change: not retried (not idempotent). Returns status and parsed body (null when empty) for a 2xx-4xx; a 5xx throws. */
   send(method: string, path: string, body: unknown, deadline: Deadline, requestId?: string): Promise<UpstreamReply>;
@@ -92,6 +94,7 @@ export function createUpstream(name: string, baseUrl: string, options: UpstreamO
   const fetchFn = options.fetch ?? globalFetch;
   const policy = options.retry ?? DEFAULT_RETRY;
   const breaker = createCircuitBreaker({ ...options.breaker, name, isFailure: isUpstreamFailure });
+  const flights = createSingleFlight();
 
   const readBody = async (res: Response): Promise<unknown> => {
     const text = await res.text();
@@ -134,16 +137,20 @@ export function createUpstream(name: string, baseUrl: string, options: UpstreamO
     name,
     breaker,
     getJson(path, deadline, requestId) {
-      const headers = headersFor(deadline, requestId, false);
-      return timed(retry((_, signal) => breaker.run(() => getOnce(path, headers, signal), signal), {
-        attempts: policy.attempts,
-        backoff: { baseMs: policy.baseMs, maxMs: policy.maxMs },
-        minAttemptMs: policy.minAttemptMs,
-        signal: deadline.signal,
-        deadline: deadline.expiresAt,
-        retryOn: isRetryable,
-        retryAfterMs: retryAfterOf,
-      }));
+      return timed(
+        flights.run(path, deadline.signal, (flightSignal) => {
+          const headers = headersFor(deadline, requestId, false);
+          return retry((_, signal) => breaker.run(() => getOnce(path, headers, signal), signal), {
+            attempts: policy.attempts,
+            backoff: { baseMs: policy.baseMs, maxMs: policy.maxMs },
+            minAttemptMs: policy.minAttemptMs,
+            signal: flightSignal,
+            deadline: deadline.expiresAt,
+            retryOn: isRetryable,
+            retryAfterMs: retryAfterOf,
+          });
+        }),
+      );
     },
     send(method, path, body, deadline, requestId) {
       const signal = deadline.signal;

@@ -3,7 +3,7 @@
 // When products fails, the last good copy is served if it is fresh enough (stale-if-error).
 import { Hono } from "hono";
 import { z } from "zod";
-import { createDeadline, DeadlineExceededError } from "@storefront/shared/deadline";
+import { createDeadline, DeadlineExceededError, type Deadline } from "@storefront/shared/deadline";
 import { positiveIntString, validate } from "@storefront/shared/validate";
 import { gatewayError } from "../gateway-errors.ts";
 import { countItems, toCatalogue, toStock, type CatalogueItem, type ListedProduct } from "../listing-shapes.ts";
@@ -24,6 +24,14 @@ export type ListingDeps = {
   inventoryDeadlineMs: number;
   /** Last good catalogue page per products path. */
   staleProducts: StaleCache<CatalogueItem[]>;
+  /** The oldest copy served when products fails (stale-if-error). */
+  productsStaleMaxMs: number;
+  /** A copy younger than this is served without calling products. */
+  productsCacheTtlMs: number;
+  /** After the TTL, a copy is still served for this long while one background call refreshes it. */
+  productsCacheSwrMs: number;
+  /** Pages whose background refresh is running. */
+  productsRefreshing: Set<string>;
   /** bff_listing_degraded_total{part} */
   degradedTotal?: Counter;
 };
@@ -82,7 +90,7 @@ async function loadListing(deps: ListingDeps, caller: Caller, limit: number, aft
   const degraded: string[] = [];
   const first = createDeadline(deps.productsDeadlineMs);
   const productsPath = after === undefined ? `/products?limit=${limit}` : `/products?limit=${limit}&after=${after}`;
-  const products = timed(timings, "products", first.race(deps.products.getJson(productsPath, first, requestId).then(toCatalogue)));
+  const products = catalogueFor(deps, productsPath, first, caller);
   const cart =
     userId === null
       ? null
@@ -100,9 +108,9 @@ async function loadListing(deps: ListingDeps, caller: Caller, limit: number, aft
   let stale = false;
   try {
     catalogue = await products;
-    deps.staleProducts.put(productsPath, catalogue);
   } catch (err) {
-    const copy = deps.staleProducts.get(productsPath);
+    const kept = deps.staleProducts.get(productsPath);
+    const copy = kept && kept.ageMs <= deps.productsStaleMaxMs ? kept.value : undefined;
     if (!copy) {
       // Without products there is no listing: stop the optional calls now rather than at the deadline.
       cart?.catch(ignore);
@@ -130,6 +138,39 @@ async function loadListing(deps: ListingDeps, caller: Caller, limit: number, aft
   };
   if (stale) listing.stale = true;
   return listing;
+}
+
+/** The catalogue page: from the cache while fresh (or stale-while-revalidate), else from products (and cached). */
+function catalogueFor(deps: ListingDeps, path: string, deadline: Deadline, caller: Caller): Promise<CatalogueItem[]> {
+  const cached = deps.staleProducts.get(path);
+  if (cached && cached.ageMs < deps.productsCacheTtlMs + deps.productsCacheSwrMs) {
+    if (cached.ageMs >= deps.productsCacheTtlMs) refreshInBackground(deps, path, caller.requestId);
+    caller.timings.push({ name: "products", ms: 0, outcome: "cache" });
+    return Promise.resolve(cached.value);
+  }
+  return timed(caller.timings, "products", deadline.race(fetchCatalogue(deps, path, deadline, caller.requestId)));
+}
+
+const fetchCatalogue = (deps: ListingDeps, path: string, deadline: Deadline, requestId: string) =>
+  deps.products.getJson(path, deadline, requestId).then((body) => {
+    const catalogue = toCatalogue(body);
+    deps.staleProducts.put(path, catalogue);
+    return catalogue;
+  });
+
+/** One refresh per page at a time, under its own deadline; its failure leaves the copy as it is. */
+function refreshInBackground(deps: ListingDeps, path: string, requestId: string) {
+  const keys = deps.productsRefreshing;
+  if (keys.has(path)) return;
+  keys.add(path);
+  const deadline = createDeadline(deps.productsDeadlineMs);
+  deadline
+    .race(fetchCatalogue(deps, path, deadline, requestId))
+    .catch(() => {})
+    .finally(() => {
+      deadline.abort();
+      keys.delete(path);
+    });
 }
 
 async function withInventory(deps: ListingDeps, caller: Caller, catalogue: CatalogueItem[], degraded: string[]): Promise<ListedProduct[]> {

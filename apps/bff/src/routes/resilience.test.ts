@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { createApp } from "../app.ts";
-import { call, catalogue, DEADLINES, happyHandlers, urls } from "../test-upstreams.ts";
+import { call, catalogue, DEADLINES, happyHandlers, NO_CACHE, urls } from "../test-upstreams.ts";
 
 const server = setupServer(...happyHandlers);
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -28,6 +28,7 @@ beforeEach(() => {
     breaker: BREAKER,
     retry: { attempts: 3, baseMs: 1, maxMs: 5, minAttemptMs: 10 },
     productsStaleMaxMs: STALE_MAX_MS,
+    productsCache: NO_CACHE,
     now: () => now,
     onBreakerChange: () => {},
   });

@@ -1,0 +1,66 @@
+// Concurrent identical GETs share one upstream call ("single flight"). Each caller still waits under its own
+// deadline; the shared call is aborted only when every caller has given up on it.
+
+type Flight = { promise: Promise<unknown>; controller: AbortController; waiters: number };
+
+export type SingleFlight = {
+  run<T>(key: string, callerSignal: AbortSignal, start: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** Calls in flight now (for tests and metrics). */
+  readonly size: number;
+};
+
+export function createSingleFlight(): SingleFlight {
+  const flights = new Map<string, Flight>();
+  return {
+    get size() {
+      return flights.size;
+    },
+    run<T>(key: string, callerSignal: AbortSignal, start: (signal: AbortSignal) => Promise<T>): Promise<T> {
+      if (callerSignal.aborted) return Promise.reject(callerSignal.reason);
+      let flight = flights.get(key);
+      if (!flight) {
+        const controller = new AbortController();
+        const created: Flight = { controller, waiters: 0, promise: Promise.resolve() };
+        created.promise = start(controller.signal).finally(() => {
+          if (flights.get(key) === created) flights.delete(key);
+        });
+        created.promise.catch(() => {}); // every waiter handles it; a flight nobody waits for any more must not go unhandled
+        flights.set(key, created);
+        flight = created;
+      }
+      const joined = flight;
+      joined.waiters++;
+      return new Promise<T>((resolve, reject) => {
+        let done = false;
+        const leave = () => {
+          done = true;
+          callerSignal.removeEventListener("abort", onAbort);
+          joined.waiters--;
+        };
+        const onAbort = () => {
+          if (done) return;
+          leave();
+          // The last one out turns off the light: nobody needs the answer any more.
+          if (joined.waiters === 0) {
+            if (flights.get(key) === joined) flights.delete(key);
+            joined.controller.abort(callerSignal.reason);
+          }
+          reject(callerSignal.reason);
+        };
+        callerSignal.addEventListener("abort", onAbort, { once: true });
+        joined.promise.then(
+          (value) => {
+            if (done) return;
+            leave();
+            resolve(value as T);
+          },
+          (error) => {
+            if (done) return;
+            leave();
+            reject(error);
+          },
+        );
+      });
+    },
+  };
+}
