@@ -15,6 +15,7 @@ import { createApp } from "./app.ts";
 import { createCartClient } from "./clients/cart.ts";
 import { createFavoritesClient } from "./clients/favorites.ts";
 import { createWebhookSender } from "./webhook.ts";
+import { createOutageLog } from "./redis-outage.ts";
 import { createNotificationsWorker, DEFAULT_FAVORITES_PAGE, jsonLog } from "./worker.ts";
 
 const env = process.env;
@@ -51,7 +52,9 @@ await migrate(db.sql, fileURLToPath(new URL("./db/migrations", import.meta.url))
 
 const connection = new Redis(...workerRedisOptions(redisUrl));
 // ioredis reconnects by itself (retryStrategy); log the outage rather than let it print as unhandled.
-connection.on("error", (err) => jsonLog("warn", "redis connection error", { error: String(err) }));
+const outage = createOutageLog(jsonLog);
+connection.on("error", outage.onError("redis connection"));
+connection.on("ready", outage.onReady);
 
 const notifications = createNotificationsWorker({
   connection,
@@ -66,6 +69,8 @@ const notifications = createNotificationsWorker({
   lockDurationMs: lockMs,
   stalledIntervalMs: lockMs,
   log: jsonLog,
+  outage,
+  redisReady: () => connection.status === "ready",
 });
 notifications.worker.on("ready", () => jsonLog("info", "worker ready", { prefix, concurrency, webhook: Boolean(webhookUrl) }));
 

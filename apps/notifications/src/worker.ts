@@ -10,6 +10,7 @@ import { parseJob } from "./job-data.ts";
 import { processCartChanged, processCartReminder } from "./processors/cart-reminder.ts";
 import type { ProcessorContext } from "./processors/context.ts";
 import { processProductEvent } from "./processors/product-event.ts";
+import { createOutageLog, type OutageLog } from "./redis-outage.ts";
 import type { WebhookSender } from "./webhook.ts";
 
 export type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -34,6 +35,10 @@ export type NotificationsWorkerOptions = {
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   log?: Log;
+  /** Shared with the connection's own listeners in index.ts, so an outage is logged once. */
+  outage?: OutageLog;
+  /** Whether Redis answers now; when it does not, closing does not wait for jobs that cannot finish anyway. */
+  redisReady?: () => boolean;
 };
 
 export type CloseOutcome = "drained" | "cancelled" | "abandoned";
@@ -84,9 +89,10 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
     ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
     ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
   });
-  // Without listeners an 'error' event would throw; Redis going away is logged, and ioredis reconnects.
-  worker.on("error", (err) => log("error", "worker error", { error: String(err) }));
-  queue.on("error", (err) => log("error", "queue error", { error: String(err) }));
+  // Without listeners an 'error' event would throw; Redis going away is logged once, and ioredis reconnects.
+  const outage = options.outage ?? createOutageLog(log);
+  worker.on("error", outage.onError("worker"));
+  queue.on("error", outage.onError("queue"));
   worker.on("failed", (job, err) =>
     log("warn", "job failed", { job_id: job?.id, name: job?.name, attempts_made: job?.attemptsMade, error: err.message }),
   );
@@ -104,6 +110,13 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
   let closing: Promise<CloseOutcome> | undefined;
   const close = ({ graceMs = 10_000, cancelMs = 2_000 } = {}) =>
     (closing ??= (async () => {
+      if (options.redisReady && !options.redisReady()) {
+        // Redis is down: no job can complete or even be marked done, and close() would wait for a connection
+        // that is not there. Their locks expire and a worker takes them up again once Redis is back.
+        void worker.close(true).catch(() => {});
+        void queue.close().catch(() => {});
+        return "abandoned";
+      }
       // BullMQ 6.7's close(true) after a pending close() only returns the same pending promise, so the forced
       // step is to abort the active jobs through their signals instead.
       const workerClosed = worker.close().catch((err) => log("error", "closing the worker failed", { error: String(err) }));

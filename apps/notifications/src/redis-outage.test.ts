@@ -1,0 +1,24 @@
+import { describe, expect, test } from "bun:test";
+import { createOutageLog } from "./redis-outage.ts";
+
+describe("Redis outage log", () => {
+  test("one line per outage, one when it ends; other errors are logged as they come", () => {
+    const lines: string[] = [];
+    const outage = createOutageLog((level, msg) => lines.push(`${level} ${msg}`));
+    const fromWorker = outage.onError("worker");
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6379"), { code: "ECONNREFUSED" });
+    for (let i = 0; i < 5; i++) fromWorker(refused);
+    outage.onError("queue")(new Error("Connection is closed."));
+    expect(outage.down).toBe(true);
+    fromWorker(new Error("ERR unknown command"));
+    outage.onReady();
+    outage.onReady();
+    fromWorker(refused);
+    expect(lines).toEqual([
+      "warn Redis is unreachable: events wait in the services' outboxes and jobs in Redis until it is back",
+      "error worker error",
+      "info Redis is reachable again: taking jobs",
+      "warn Redis is unreachable: events wait in the services' outboxes and jobs in Redis until it is back",
+    ]);
+  });
+});

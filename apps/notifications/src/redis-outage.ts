@@ -1,0 +1,36 @@
+// Redis going away is one event, not a log line per reconnect attempt: the first connection error of an outage
+// is logged (with what it means), the rest are quiet until the connection is ready again.
+import type { Log } from "./worker.ts";
+
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|connect ETIMEDOUT|Socket closed/i;
+
+export const isConnectionError = (err: unknown) =>
+  CONNECTION_ERROR.test(String((err as { code?: string })?.code ?? "")) || CONNECTION_ERROR.test(String((err as Error)?.message ?? err));
+
+export type OutageLog = {
+  /** For every 'error' listener that may see Redis connection errors; other errors are logged as they come. */
+  onError(source: string): (err: unknown) => void;
+  /** Call when the connection is ready: ends an outage (logged once). */
+  onReady(): void;
+  readonly down: boolean;
+};
+
+export function createOutageLog(log: Log): OutageLog {
+  let down = false;
+  return {
+    get down() {
+      return down;
+    },
+    onError: (source) => (err) => {
+      if (!isConnectionError(err)) return log("error", `${source} error`, { error: String(err) });
+      if (down) return;
+      down = true;
+      log("warn", "Redis is unreachable: events wait in the services' outboxes and jobs in Redis until it is back", { error: String(err) });
+    },
+    onReady() {
+      if (!down) return;
+      down = false;
+      log("info", "Redis is reachable again: taking jobs");
+    },
+  };
+}
