@@ -1,0 +1,212 @@
+// `bun run bench`: the benchmark suite. Creates fresh bench_* databases on BENCH_DATABASE_URL's server, starts
+// our five apps and the seed's aiohttp peer, runs the scenarios (bench/scenarios/), writes bench/RESULTS.md,
+// and stops everything and drops the databases at the end, also on error or Ctrl-C.
+// BENCH_QUICK=1 runs every measurement briefly (a smoke test of the suite; numbers not for keeping); see README.md.
+import { rmSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { BenchContext } from "./context.ts";
+import { createBenchDatabases, DEFAULT_ADMIN_URL, dropBenchDatabases, psql, trimCatalogueToTen } from "./databases.ts";
+import { peerUnavailable, startPeer, type Peer } from "./peer.ts";
+import { renderResults, type Section } from "./report.ts";
+import { loadAverage, machineBusyOver, rssMb } from "./proc.ts";
+import { deadline } from "./scenarios/deadline.ts";
+import { listingThroughput } from "./scenarios/listing-throughput.ts";
+import { memory } from "./scenarios/memory.ts";
+import { notifications } from "./scenarios/notifications.ts";
+import { openBreaker } from "./scenarios/open-breaker.ts";
+import { overhead } from "./scenarios/overhead.ts";
+import { benchLogDir, startBff, startServices, stopAll, upstreamUrls } from "./stack.ts";
+import { wrkPath } from "./wrk.ts";
+
+const RESULTS = fileURLToPath(new URL("./RESULTS.md", import.meta.url));
+// Used for scenario 2's load when scenario 1 did not give a peak.
+const FALLBACK_PEAK_RPS = 2000;
+
+const adminUrl = process.env.BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
+const quick = process.env.BENCH_QUICK === "1";
+const began = Date.now();
+let peer: Peer | null = null;
+let cleaning: Promise<void> | null = null;
+
+const log = (msg: string) => console.log(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${msg}`);
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await peer?.stop().catch(() => {});
+    await stopAll();
+    await dropBenchDatabases(adminUrl);
+  })();
+  return cleaning;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping everything`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+async function main() {
+  const postgres = await psql(adminUrl, "select current_setting('server_version')").catch((err) => {
+    throw new Error(`no Postgres at BENCH_DATABASE_URL (${adminUrl}): ${(err as Error).message}`);
+  });
+  const hasWrk = wrkPath() !== null;
+  if (!hasWrk) log("wrk is not installed: load scenarios are skipped. Install it with: apt-get install -y wrk");
+  const peerMissing = await peerUnavailable();
+  if (peerMissing) log(`the peer will not run: ${peerMissing}`);
+  const notes: string[] = [];
+  const sections: Section[] = [];
+  const failed: string[] = [];
+  const loads: string[] = [`before: ${loadAverage().toFixed(2)}`];
+  // Other work on this machine skews every number: say so up front and in RESULTS.md.
+  const busyBefore = await machineBusyOver(2000);
+  if (busyBefore > 0.15) log(`warning: the machine is ${(100 * busyBefore).toFixed(0)} % busy before the run (other work); numbers will be lower`);
+  loads.push(`CPU busy in the 2 s before: ${(100 * busyBefore).toFixed(0)} %`);
+  const tree = await treeState();
+
+  try {
+    log(`creating bench databases on ${new URL(adminUrl).host}`);
+    const dbUrls = await createBenchDatabases(adminUrl);
+    const services = await startServices(dbUrls);
+    const products = await trimCatalogueToTen(dbUrls.products);
+    if (products !== 10) throw new Error(`bench_products has ${products} products after trimming, expected 10`);
+    const bff = await startBff(upstreamUrls(services));
+    log(`our stack is up (logs in ${benchLogDir()})`);
+    await Bun.sleep(2000);
+    const idleRss = new Map([...Object.values(services), bff].map((a) => [a.name, rssMb(a.pid)]));
+
+    if (!peerMissing && hasWrk) {
+      peer = await startPeer(adminUrl);
+      log("the peer is up");
+    }
+    const ctx: BenchContext = {
+      adminUrl,
+      dbUrls,
+      services,
+      bff,
+      peer,
+      peerMissing: peerMissing ?? (hasWrk ? null : "wrk missing"),
+      hasWrk,
+      runS: quick ? 2 : 10,
+      quick,
+      idleRss,
+      loadRss: new Map(),
+      peerLoadRss: new Map(),
+      peakRps: Number.NaN,
+      manyUsersRps: Number.NaN,
+    };
+
+    const scenarios: [string, (c: BenchContext) => Promise<Section>][] = [
+      ["1. listing throughput", listingThroughput],
+      ["2. overhead", overhead],
+      ["3. deadline", deadline],
+      ["4. open breaker", openBreaker],
+      ["5. memory", memory],
+    ];
+    for (const [title, scenario] of scenarios) {
+      if (!hasWrk && title !== "5. memory") {
+        sections.push(skippedSection(title, "wrk is not installed (apt-get install -y wrk)"));
+        continue;
+      }
+      if (title === "2. overhead" && !Number.isFinite(ctx.peakRps)) {
+        ctx.peakRps = FALLBACK_PEAK_RPS;
+        notes.push(`Scenario 1 gave no peak; scenario 2 assumed ${FALLBACK_PEAK_RPS}/s.`);
+      }
+      log(`scenario ${title}`);
+      loads.push(`${title.split(".")[0]}: ${loadAverage().toFixed(2)}`);
+      try {
+        sections.push(await scenario(ctx));
+      } catch (err) {
+        failed.push(title);
+        log(`scenario ${title} failed: ${(err as Error).stack ?? err}`);
+        sections.push(skippedSection(title, `failed: ${(err as Error).message.split("\n")[0]}`));
+      }
+      if (title === "1. listing throughput" && peer) {
+        await peer.stop();
+        peer = null;
+      }
+    }
+    // Its own apps and databases: ours are stopped first so that they take no CPU from it.
+    await cleanup();
+    log("scenario 6. notifications");
+    loads.push(`6: ${loadAverage().toFixed(2)}`);
+    try {
+      sections.push(await notifications(adminUrl, log));
+    } catch (err) {
+      // Like a missing wrk: a machine without Redis skips it rather than fails.
+      if (!/no Redis/.test((err as Error).message)) failed.push("6. notifications");
+      log(`scenario 6. notifications failed: ${(err as Error).stack ?? err}`);
+      sections.push(skippedSection("6. notifications jobs/s", `failed: ${(err as Error).message.split("\n")[0]}`));
+    }
+  } finally {
+    log("stopping everything, dropping the bench databases");
+    await cleanup();
+  }
+
+  const cpu = cpus();
+  const wrkVersion = hasWrk ? await versionOf([wrkPath()!, "-v"]) : "not installed";
+  const markdown = renderResults(
+    {
+      cores: navigator.hardwareConcurrency,
+      cpu: cpu[0]?.model ?? "unknown",
+      memoryGb: totalmem() / 2 ** 30,
+      bun: Bun.version,
+      wrk: wrkVersion,
+      postgres,
+      date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      durationS: (Date.now() - began) / 1000,
+      tree,
+      load: loads.join(", "),
+    },
+    sections,
+    notes,
+  );
+  await Bun.write(RESULTS, markdown);
+  log(`wrote ${RESULTS}`);
+  const targetsTable = markdown.split("## Targets")[1]?.split("\n## ")[0] ?? "";
+  console.log(targetsTable.trim());
+  if (failed.length) {
+    log(`failed: ${failed.join(", ")}; app logs kept in ${benchLogDir()}`);
+    return false;
+  }
+  // The apps' logs are large (a JSON line per request); kept only on failure or when asked.
+  if (process.env.BENCH_KEEP_LOGS === "1") log(`app logs kept in ${benchLogDir()}`);
+  else rmSync(benchLogDir(), { recursive: true, force: true });
+  return true;
+}
+
+function skippedSection(title: string, why: string): Section {
+  return { title, targets: [{ scenario: title, metric: "(all)", target: "", measured: `not measured: ${why}`, met: null }], body: [`Not measured: ${why}.`] };
+}
+
+/** The commit, and the files that differed from it (the apps are measured as they are on disk). */
+async function treeState(): Promise<string> {
+  const git = async (...args: string[]) => {
+    const proc = Bun.spawn(["git", ...args], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdout: "pipe", stderr: "ignore" });
+    return (await new Response(proc.stdout).text()).trimEnd();
+  };
+  const commit = await git("rev-parse", "--short", "HEAD");
+  const changed = (await git("status", "--porcelain", "--", "apps", "shared"))
+    .split("\n")
+    .filter((l) => l.length > 3)
+    .filter(Boolean)
+    .map((l) => l.slice(3));
+  if (!commit) return "unknown (not a git checkout)";
+  return changed.length ? `${commit} + uncommitted changes in ${changed.length} files under apps/ and shared/ (e.g. ${changed.slice(0, 3).join(", ")})` : commit;
+}
+
+async function versionOf(cmd: string[]): Promise<string> {
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  await proc.exited;
+  return (out + err).split("\n")[0]!.replace(/\s+Copyright.*$/, "").trim();
+}
+
+try {
+  process.exit((await main()) ? 0 : 1);
+} catch (err) {
+  console.error(`bench: ${(err as Error).stack ?? err}`);
+  await cleanup();
+  process.exit(1);
+}
