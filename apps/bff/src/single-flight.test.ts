@@ -75,6 +75,24 @@ describe("single flight", () => {
     expect(flights.size).toBe(0);
   });
 
+  test("a shared call ends at its starter's deadline even while later callers keep joining", async () => {
+    const flights = createSingleFlight();
+    const call = controllable<string>();
+    const first = flights.run("k", new AbortController().signal, call.start, 30);
+    await Bun.sleep(20);
+    const joiner = flights.run("k", new AbortController().signal, call.start, 1_000);
+    const settled = await Promise.allSettled([first, joiner]);
+    expect(settled.map((r) => r.status === "rejected" && (r.reason as Error).name)).toEqual(["DeadlineExceededError", "DeadlineExceededError"]);
+    expect(call.state.aborted).toBe(true);
+    expect(flights.size).toBe(0);
+    // The next caller starts afresh instead of joining the dead call.
+    const fresh = controllable<string>();
+    const next = flights.run("k", new AbortController().signal, fresh.start, 1_000);
+    fresh.resolve("ok");
+    expect(await next).toBe("ok");
+    expect(fresh.state.started).toBe(1);
+  });
+
   test("a failure reaches every caller", async () => {
     const flights = createSingleFlight();
     const call = controllable<string>();

@@ -1,10 +1,14 @@
 // Concurrent identical GETs share one upstream call ("single flight"). Each caller still waits under its own
-// deadline; the shared call is aborted only when every caller has given up on it.
+// deadline. The shared call is aborted when every caller has given up on it, and in any case when the deadline
+// of the caller that started it passes: without that bound, a steady stream of later callers could keep one
+// hung call alive forever.
+import { DeadlineExceededError } from "@storefront/shared/deadline";
 
 type Flight = { promise: Promise<unknown>; controller: AbortController; waiters: number };
 
 export type SingleFlight = {
-  run<T>(key: string, callerSignal: AbortSignal, start: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** `maxMs`: how long a call this caller starts may run (its own time left). */
+  run<T>(key: string, callerSignal: AbortSignal, start: (signal: AbortSignal) => Promise<T>, maxMs?: number): Promise<T>;
   /** Calls in flight now (for tests and metrics). */
   readonly size: number;
 };
@@ -15,13 +19,21 @@ export function createSingleFlight(): SingleFlight {
     get size() {
       return flights.size;
     },
-    run<T>(key: string, callerSignal: AbortSignal, start: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    run<T>(key: string, callerSignal: AbortSignal, start: (signal: AbortSignal) => Promise<T>, maxMs?: number): Promise<T> {
       if (callerSignal.aborted) return Promise.reject(callerSignal.reason);
       let flight = flights.get(key);
       if (!flight) {
         const controller = new AbortController();
         const created: Flight = { controller, waiters: 0, promise: Promise.resolve() };
+        const bound =
+          maxMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                if (flights.get(key) === created) flights.delete(key);
+                controller.abort(new DeadlineExceededError(maxMs));
+              }, maxMs);
         created.promise = start(controller.signal).finally(() => {
+          clearTimeout(bound);
           if (flights.get(key) === created) flights.delete(key);
         });
         created.promise.catch(() => {}); // every waiter handles it; a flight nobody waits for any more must not go unhandled

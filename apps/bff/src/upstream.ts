@@ -149,7 +149,7 @@ export function createUpstream(name: string, baseUrl: string, options: UpstreamO
             retryOn: isRetryable,
             retryAfterMs: retryAfterOf,
           });
-        }),
+        }, Math.max(0, deadline.expiresAt - Date.now())),
       );
     },
     send(method, path, body, deadline, requestId) {
