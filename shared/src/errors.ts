@@ -67,6 +67,4 @@ export const errorHandler =
     return errorResponse(c, 500, "INTERNAL", "internal server error");
   };
 
-export const onError: ErrorHandler = errorHandler();
-
 export const notFound: NotFoundHandler = (c) => errorResponse(c, 404, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`);

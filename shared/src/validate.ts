@@ -15,7 +15,8 @@ export const validate = <Target extends keyof ValidationTargets, Schema extends 
     if (!result.success) return c.json(errorBody("BAD_REQUEST", `invalid ${target}: ${describe(result.error)}`), 400);
   });
 
-const MAX_INT4 = 2_147_483_647;
+/** The largest value of a Postgres `int`. */
+export const MAX_INT4 = 2_147_483_647;
 
 /** A positive integer that fits a Postgres `int`, written plainly in decimal ("1", not "01", "1e3" or " 1"). */
 export const positiveIntString = z

@@ -3,6 +3,7 @@
 // JSON or a typed error the routes map to a gateway status.
 import { CircuitOpenError, createCircuitBreaker, type BreakerOptions, type CircuitBreaker, type Outcome } from "@storefront/shared/circuit-breaker";
 import { DeadlineExceededError, type Deadline } from "@storefront/shared/deadline";
+import { DEADLINE_HEADER } from "@storefront/shared/deadline-propagation";
 import type { Histogram } from "@storefront/shared/observability/metrics";
 import { defaultRetryOn, parseRetryAfter, retry } from "@storefront/shared/retry";
 import { createSingleFlight } from "./single-flight.ts";
@@ -55,7 +56,6 @@ export type UpstreamOptions = {
 };
 
 /** Headers every upstream call carries: the request id, and the time left (deadline propagation). */
-export const DEADLINE_HEADER = "x-deadline-ms";
 const headersFor = (deadline: Deadline, requestId: string | undefined, json: boolean): Record<string, string> => {
   const headers: Record<string, string> = { accept: "application/json", [DEADLINE_HEADER]: String(Math.max(0, deadline.expiresAt - Date.now())) };
   if (requestId) headers["x-request-id"] = requestId;

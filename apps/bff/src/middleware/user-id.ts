@@ -1,11 +1,10 @@
 // Who is calling: the x-user-id header, until real authentication replaces this one middleware.
 import { createMiddleware } from "hono/factory";
 import { AppError } from "@storefront/shared/errors";
+import { positiveIntString } from "@storefront/shared/validate";
 
 export type UserVariables = { userId: number | null };
 
-const USER_ID = /^[1-9][0-9]{0,9}$/;
-const MAX_INT4 = 2_147_483_647;
 
 /** Sets `userId` (null when the header is absent); a malformed header is a 400. */
 export const userId = () =>
@@ -14,8 +13,9 @@ export const userId = () =>
     if (raw === undefined) {
       c.set("userId", null);
     } else {
-      if (!USER_ID.test(raw) || Number(raw) > MAX_INT4) throw new AppError(400, "BAD_REQUEST", "x-user-id must be a positive integer");
-      c.set("userId", Number(raw));
+      const parsed = positiveIntString.safeParse(raw);
+      if (!parsed.success) throw new AppError(400, "BAD_REQUEST", "x-user-id must be a positive integer");
+      c.set("userId", parsed.data);
     }
     await next();
   });

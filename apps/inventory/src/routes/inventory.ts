@@ -5,12 +5,11 @@ import type { Sql } from "postgres";
 import { z } from "zod";
 import { AppError } from "@storefront/shared/errors";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
-import { idParams, positiveIntString, validate } from "@storefront/shared/validate";
+import { idParams, positiveIntString, validate, MAX_INT4 } from "@storefront/shared/validate";
 import { getStock, listStock, setStock, type StockRow } from "../db/stock.ts";
 import { underDeadline } from "@storefront/shared/deadline-propagation";
 
 export const MAX_BATCH_IDS = 100;
-const MAX_INT4 = 2_147_483_647;
 
 const batchQuery = z.strictObject({
   ids: z

@@ -5,12 +5,11 @@ import type { Sql } from "postgres";
 import { z } from "zod";
 import { AppError } from "@storefront/shared/errors";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
-import { idParams, positiveIntString, validate } from "@storefront/shared/validate";
+import { idParams, positiveIntString, validate, MAX_INT4 } from "@storefront/shared/validate";
 import { getProduct, listProducts, updateProduct } from "../db/products.ts";
 import { underDeadline } from "@storefront/shared/deadline-propagation";
 
 export const MAX_PAGE = 100;
-const MAX_INT4 = 2_147_483_647;
 export const MAX_NAME_CHARS = 200;
 export const MAX_DESCRIPTION_CHARS = 2000;
 
