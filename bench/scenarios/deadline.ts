@@ -4,7 +4,7 @@
 // (PRODUCTS_STALE_MAX_MS=0) and a breaker that cannot open (BREAKER_MIN_CALLS huge): the deadline is measured,
 // not the stale copy or the breaker.
 import { USER_HEADER, type BenchContext } from "../context.ts";
-import { createFaultProxy } from "../fault-proxy.ts";
+import { createFaultProxy } from "../../shared/src/testing/fault-proxy.ts";
 import { atMost, ms, num, table, type Section, type TargetRow } from "../report.ts";
 import { startBff, upstreamUrls } from "../stack.ts";
 import { watchCpu } from "../proc.ts";
@@ -64,7 +64,7 @@ export async function deadline(ctx: BenchContext): Promise<Section> {
     title: NAME,
     targets,
     body: [
-      "products behind bench/fault-proxy.ts in blackhole mode; PRODUCTS_DEADLINE_MS=1000 (default); a fresh BFF per load with",
+      "products behind shared/src/testing/fault-proxy.ts in blackhole mode; PRODUCTS_DEADLINE_MS=1000 (default); a fresh BFF per load with",
       `${Object.entries(DEADLINE_ONLY_SETTINGS).map(([k, v]) => `${k}=${v}`).join(", ")}; wrk ${ctx.runS} s per load, 1 thread,`,
       "timeout 10 s (so a late answer is measured, not dropped). BUN_CONFIG_MAX_HTTP_REQUESTS left at Bun's default (256).",
       "Each load starts with a 2 s warm-up at 32 connections and a 1.5 s pause (so its abandoned listings are over).",

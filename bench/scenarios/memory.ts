@@ -3,7 +3,7 @@
 // deadline (inventory blackholed, INVENTORY_DEADLINE_MS small): a leak of timers, abort controllers or sockets
 // per aborted call would show as growth.
 import { USER_HEADER, type BenchContext } from "../context.ts";
-import { createFaultProxy } from "../fault-proxy.ts";
+import { createFaultProxy } from "../../shared/src/testing/fault-proxy.ts";
 import { atMost, mb, ms, num, table, type Section, type TargetRow } from "../report.ts";
 import { rssMb } from "../proc.ts";
 import { startBff, upstreamUrls } from "../stack.ts";
@@ -88,7 +88,7 @@ export async function memory(ctx: BenchContext): Promise<Section> {
           ? ["", `The peer's five Python processes under scenario 1, for comparison: ${[...ctx.peerLoadRss.values()].map(mb).join(", ")}.`]
           : []),
         "",
-        `Growth: a fresh BFF with inventory behind bench/fault-proxy.ts in blackhole mode and ${Object.entries(SETTINGS)
+        `Growth: a fresh BFF with inventory behind shared/src/testing/fault-proxy.ts in blackhole mode and ${Object.entries(SETTINGS)
           .map(([k, v]) => `${k}=${v}`)
           .join(", ")};`,
         `wrk ${CONNECTIONS} connections in ${chunkS} s chunks, each listing a random one of ${PAGES.length} pages (\`?limit=&after=\`, each a different set`,

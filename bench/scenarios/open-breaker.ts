@@ -3,7 +3,7 @@
 // proxy then listens again but resets every connection it accepts (a closed port cannot count attempts): the
 // BFF sees the same kind of network failure, and any probe or leak shows up as an accepted connection.
 import { USER_HEADER, type BenchContext } from "../context.ts";
-import { createFaultProxy } from "../fault-proxy.ts";
+import { createFaultProxy } from "../../shared/src/testing/fault-proxy.ts";
 import { atMost, ms, num, table, type Section } from "../report.ts";
 import { startBff, upstreamUrls } from "../stack.ts";
 import { watchCpu } from "../proc.ts";
@@ -20,7 +20,7 @@ const OPEN_SETTINGS = { PRODUCTS_STALE_MAX_MS: "0", BREAKER_OPEN_MS: "600000" };
 type Snapshot = { upstreams: { name: string; state: string }[] };
 
 export async function openBreaker(ctx: BenchContext): Promise<Section> {
-  const proxy = await createFaultProxy({ upstreamPort: ctx.services.products.port, mode: { kind: "refuse" } });
+  const proxy = await createFaultProxy({ upstreamPort: ctx.services.products.port, mode: { kind: "refused" } });
   const bff = await startBff({ ...upstreamUrls(ctx.services), products: `http://127.0.0.1:${proxy.port}` }, OPEN_SETTINGS, "bff-open-breaker");
   try {
     const url = `${bff.url}/products/all`;
@@ -62,7 +62,7 @@ export async function openBreaker(ctx: BenchContext): Promise<Section> {
         { scenario: NAME, metric: "connections that reached products (all runs)", target: "0", measured: num(reached), met: reached === 0 },
       ],
       body: [
-        `products behind bench/fault-proxy.ts with its port closed (refuse); a fresh BFF with ${Object.entries(OPEN_SETTINGS)
+        `products behind shared/src/testing/fault-proxy.ts with its port closed (refused); a fresh BFF with ${Object.entries(OPEN_SETTINGS)
           .map(([k, v]) => `${k}=${v}`)
           .join(", ")},`,
         `other breaker settings default. Listings sent one by one until /health/upstreams showed products open: ${opening.length} (statuses ${opening.join(", ")}).`,

@@ -3,7 +3,7 @@
 // per listing = its latency minus the time the BFF spent waiting on upstreams, read from the answer's
 // Server-Timing header (products/cart/favorites run together, then inventory); "latency - 100 ms" is shown too.
 import { USER_HEADER, type BenchContext } from "../context.ts";
-import { createFaultProxy } from "../fault-proxy.ts";
+import { createFaultProxy } from "../../shared/src/testing/fault-proxy.ts";
 import { runFixedRate, type FixedRateResult } from "../fixed-rate.ts";
 import { watchCpu } from "../proc.ts";
 import { atMost, ms, num, table, type Section, type TargetRow } from "../report.ts";
@@ -54,7 +54,7 @@ async function sampleLeg(url: string, until: number): Promise<number[]> {
 type Measured = { variant: Variant; rate: number; result: FixedRateResult; overheads: number[]; bffCpuMs: number; cached: number; legs: [number[], number[]] };
 
 export async function overhead(ctx: BenchContext): Promise<Section> {
-  const proxy = await createFaultProxy({ upstreamPort: ctx.services.products.port, mode: { kind: "latency", ms: DELAY_MS } });
+  const proxy = await createFaultProxy({ upstreamPort: ctx.services.products.port, mode: { kind: "slow", ms: DELAY_MS } });
   const started: RunningApp[] = [];
   const runs: Measured[] = [];
   try {
@@ -115,7 +115,7 @@ export async function overhead(ctx: BenchContext): Promise<Section> {
     title: NAME,
     targets,
     body: [
-      `products behind bench/fault-proxy.ts in latency mode (${DELAY_MS} ms added to every request), inventory started with`,
+      `products behind shared/src/testing/fault-proxy.ts in slow mode (${DELAY_MS} ms added to every request), inventory started with`,
       `INVENTORY_DELAY_MS=${DELAY_MS}; cart and favorites direct. Load: bench/fixed-rate.ts at a fixed rate, half of a peak from scenario 1`,
       `(median ${num(ctx.peakRps)}/s; many-users run ${num(ctx.manyUsersRps)}/s), open loop (sent on schedule whatever the answers do), in its`,
       `own process, after a ${WARM_UP_S} s warm-up. Plain wrk has no fixed rate; this generator uses raw keep-alive sockets.`,
