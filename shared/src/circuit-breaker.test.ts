@@ -1,7 +1,7 @@
 // Conformance tests for the circuit breaker: each test pins one rule of the state machine on a fake clock.
 import { describe, expect, test } from "bun:test";
 import { CircuitOpenError, createCircuitBreaker, type BreakerOptions, type StateChange } from "./circuit-breaker.ts";
-import { createDeadline, DeadlineExceededError } from "./deadline.ts";
+import { createDeadline, DeadlineExceededError, NO_LONGER_NEEDED } from "./deadline.ts";
 import { createFakeClock, flushPromises } from "./testing/fake-clock.ts";
 
 const OPEN_MS = 5_000;
@@ -301,6 +301,31 @@ describe("createCircuitBreaker", () => {
     controller.abort(new Error("gave up"));
     expect(breaker.state).toBe("open");
     expect(transitions(events)).toEqual(["closed->open", "open->half_open", "half_open->open"]);
+  });
+
+  test("a loser cancelled because nobody needs its answer is not recorded at all", async () => {
+    const { breaker } = setup({ minCalls: 1 });
+    const deadline = createDeadline(10_000);
+    const losers = [0, 1, 2].map(() => breaker.run(() => new Promise<never>(() => {}), deadline.signal));
+    for (const l of losers) l.catch(() => {});
+    await flushPromises();
+    deadline.abort(); // the listing's required part failed: the optional calls are stopped, not failed
+    expect(deadline.signal.reason).toBe(NO_LONGER_NEEDED);
+    expect(breaker.snapshot()).toMatchObject({ state: "closed", calls: 0, failures: 0 });
+  });
+
+  test("a probe cancelled because nobody needs it frees its slot for the next caller, and the breaker stays half-open", async () => {
+    const { breaker, clock, openIt } = setup({ halfOpenProbes: 1 });
+    await openIt();
+    clock.advance(OPEN_MS);
+    const controller = new AbortController();
+    breaker.run(() => new Promise<never>(() => {}), controller.signal).catch(() => {});
+    await flushPromises();
+    expect(await breaker.run(async () => "second").catch((e) => e)).toBeInstanceOf(CircuitOpenError); // the one slot is taken
+    controller.abort(NO_LONGER_NEEDED);
+    expect(breaker.state).toBe("half_open");
+    expect(await breaker.run(async () => "probe")).toBe("probe");
+    expect(breaker.state).toBe("closed");
   });
 
   test("1,000 concurrent calls while open reach the upstream zero times", async () => {

@@ -1,6 +1,7 @@
 // A half-open circuit breaker, written by hand to show how: a rolling window of outcomes decides when an
 // upstream is unhealthy; while open, calls are refused without touching it; after a pause a few probes decide
 // whether it has recovered. Modelled on resilience4j's count-and-time semantics.
+import { noLongerNeeded } from "./deadline.ts";
 
 export type BreakerState = "closed" | "open" | "half_open";
 export type StateChange = { breaker: string; from: BreakerState; to: BreakerState; reason: string };
@@ -174,7 +175,13 @@ export function createCircuitBreaker(options: BreakerOptions): CircuitBreaker {
         settle(callGeneration, probe, failed, now() - started > slowCallMs);
       };
       // A call abandoned by its caller (its deadline fired) is a failure now, whether or not fn ever settles.
-      const onAbort = () => finish(true);
+      // A loser cancelled because nobody needs its answer any more says nothing about the upstream: it is
+      // not recorded, and a probe slot it held goes to the next caller.
+      const onAbort = () => {
+        if (!noLongerNeeded(signal!)) return finish(true);
+        settled = true;
+        if (probe && callGeneration === generation) probesAdmitted--;
+      };
       signal?.addEventListener("abort", onAbort, { once: true });
 
       let work: Promise<T>;

@@ -12,6 +12,8 @@ export class DeadlineExceededError extends Error {
 export type Deadline = {
   /** When it fires, on the Date.now() clock. */
   readonly expiresAt: number;
+  /** Time left, in whole ms, never below 0 (what x-deadline-ms carries). */
+  remainingMs(): number;
   /** Aborted when the deadline fires or `abort()` is called; pass it to fetch. */
   readonly signal: AbortSignal;
   /** Settles like `work`, or rejects with DeadlineExceededError when the deadline fires first. */
@@ -23,7 +25,11 @@ export type Deadline = {
 };
 
 // One reason object for every "finished, stop the rest": creating an Error per request showed in profiles.
-const NO_LONGER_NEEDED = new Error("aborted: the result is no longer needed");
+// It also tells a loser that was cancelled (not a sign of an unhealthy upstream) from a call whose deadline fired.
+export const NO_LONGER_NEEDED = new Error("aborted: the result is no longer needed");
+
+/** Whether a signal was aborted only because nobody needs the result any more. */
+export const noLongerNeeded = (signal: AbortSignal) => signal.aborted && signal.reason === NO_LONGER_NEEDED;
 
 export function createDeadline(ms: number): Deadline {
   const controller = new AbortController();
@@ -36,8 +42,10 @@ export function createDeadline(ms: number): Deadline {
     }, ms);
   });
   expired.catch(() => {}); // nobody may be racing it when it fires
+  const expiresAt = Date.now() + ms;
   return {
-    expiresAt: Date.now() + ms,
+    expiresAt,
+    remainingMs: () => Math.max(0, Math.round(expiresAt - Date.now())),
     signal: controller.signal,
     race: (work) => Promise.race([work, expired]),
     abort(reason) {
