@@ -2,14 +2,13 @@
 import { BREAKER_DEFAULTS, type BreakerOptions } from "@storefront/shared/circuit-breaker";
 import { createObservability, type Observability } from "@storefront/shared/observability/observability";
 import { createServiceApp } from "@storefront/shared/service-app";
-import type { CatalogueItem } from "./listing-shapes.ts";
+import { createUpstreamClient, DEFAULT_RETRY, type FetchFn, type RetryPolicy } from "@storefront/shared/upstream/client";
 import { userId, type UserVariables } from "./middleware/user-id.ts";
 import { cartRoutes } from "./routes/cart.ts";
 import { favoritesRoutes } from "./routes/favorites.ts";
 import { listingRoutes } from "./routes/listing.ts";
 import { notificationsRoutes } from "./routes/notifications.ts";
-import { createStaleCache } from "./stale-cache.ts";
-import { createUpstream, DEFAULT_RETRY, type FetchFn, type RetryPolicy } from "./upstream.ts";
+import { createProductsCache } from "./products-cache.ts";
 
 export type BffDeps = {
   urls: { products: string; inventory: string; cart: string; favorites: string; notifications: string };
@@ -48,11 +47,11 @@ export function createApp(deps: BffDeps) {
     ]),
   };
   // One client (and one breaker) per upstream for the life of the process.
-  const products = createUpstream("products", deps.urls.products, upstreamOptions);
-  const inventory = createUpstream("inventory", deps.urls.inventory, upstreamOptions);
-  const cart = createUpstream("cart", deps.urls.cart, upstreamOptions);
-  const favorites = createUpstream("favorites", deps.urls.favorites, upstreamOptions);
-  const notifications = createUpstream("notifications", deps.urls.notifications, upstreamOptions);
+  const products = createUpstreamClient("products", deps.urls.products, upstreamOptions);
+  const inventory = createUpstreamClient("inventory", deps.urls.inventory, upstreamOptions);
+  const cart = createUpstreamClient("cart", deps.urls.cart, upstreamOptions);
+  const favorites = createUpstreamClient("favorites", deps.urls.favorites, upstreamOptions);
+  const notifications = createUpstreamClient("notifications", deps.urls.notifications, upstreamOptions);
   const upstreams = [products, inventory, cart, favorites, notifications];
   obs.registry.gauge("bff_circuit_breaker_state", "1 for each upstream's current breaker state, 0 for the others.", ["upstream", "state"], function* () {
     for (const u of upstreams) {
@@ -61,11 +60,13 @@ export function createApp(deps: BffDeps) {
     }
   });
   const degradedTotal = obs.registry.counter("bff_listing_degraded_total", "Listings answered without a part, by the part dropped or served stale.", ["part"]);
-  const productsCache = deps.productsCache ?? DEFAULT_PRODUCTS_CACHE;
-  const staleMaxMs = deps.productsStaleMaxMs ?? DEFAULT_PRODUCTS_STALE_MAX_MS;
-  const staleProducts = createStaleCache<CatalogueItem[]>({
-    // Kept as long as any use of it allows: the stale-if-error fallback, or the cache's own window.
-    maxAgeMs: Math.max(staleMaxMs, productsCache.ttlMs + productsCache.swrMs),
+  const cacheWindows = deps.productsCache ?? DEFAULT_PRODUCTS_CACHE;
+  const catalogue = createProductsCache({
+    products,
+    ttlMs: cacheWindows.ttlMs,
+    swrMs: cacheWindows.swrMs,
+    staleMaxMs: deps.productsStaleMaxMs ?? DEFAULT_PRODUCTS_STALE_MAX_MS,
+    refreshDeadlineMs: productsMs,
     now: deps.now,
   });
 
@@ -74,23 +75,7 @@ export function createApp(deps: BffDeps) {
   app.get("/health/upstreams", (c) => c.json({ upstreams: upstreams.map((u) => u.breaker.snapshot()) }));
   // "/x/*" also matches "/x".
   for (const path of ["/products/*", "/cart/*", "/favorites/*", "/notifications/*"]) app.use(path, userId());
-  app.route(
-    "/products",
-    listingRoutes({
-      products,
-      inventory,
-      cart,
-      favorites,
-      productsDeadlineMs: productsMs,
-      inventoryDeadlineMs: inventoryMs,
-      staleProducts,
-      productsStaleMaxMs: staleMaxMs,
-      productsCacheTtlMs: productsCache.ttlMs,
-      productsCacheSwrMs: productsCache.swrMs,
-      productsRefreshing: new Set(),
-      degradedTotal,
-    }),
-  );
+  app.route("/products", listingRoutes({ catalogue, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, degradedTotal }));
   app.route("/cart", cartRoutes(cart, writeMs));
   app.route("/favorites", favoritesRoutes(favorites, writeMs));
   app.route("/notifications", notificationsRoutes(notifications, writeMs));

@@ -3,11 +3,10 @@
 import { AppError } from "@storefront/shared/errors";
 import { CircuitOpenError } from "@storefront/shared/circuit-breaker";
 import { DeadlineExceededError } from "@storefront/shared/deadline";
-import { TooManyRetriesError } from "@storefront/shared/retry";
-import { UpstreamInvalidResponseError, UpstreamStatusError } from "./upstream.ts";
+import { rootCause, UpstreamInvalidResponseError, UpstreamStatusError } from "@storefront/shared/upstream/errors";
 
 export function gatewayError(upstream: string, err: unknown): AppError {
-  const cause = err instanceof TooManyRetriesError ? err.cause : err;
+  const cause = rootCause(err);
   if (cause instanceof DeadlineExceededError) {
     return new AppError(504, "UPSTREAM_TIMEOUT", `${upstream} did not answer within ${cause.ms} ms`, { cause: err });
   }

@@ -1,5 +1,5 @@
 // Checks the shapes of upstream answers the listing depends on.
-import { UpstreamInvalidResponseError } from "./upstream.ts";
+import { UpstreamInvalidResponseError } from "@storefront/shared/upstream/errors";
 
 export type CatalogueItem = { readonly product_id: number; readonly product_name: string };
 export type ListedProduct = { product_id: number; product_name: string; inventory: number | null };

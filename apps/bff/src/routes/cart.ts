@@ -4,14 +4,14 @@ import { z } from "zod";
 import { positiveInt, validate } from "@storefront/shared/validate";
 import { forward } from "../forward.ts";
 import { currentUser, requireUser, type UserVariables } from "../middleware/user-id.ts";
-import type { Upstream } from "../upstream.ts";
+import type { UpstreamClient } from "@storefront/shared/upstream/client";
 import { productParams } from "./params.ts";
 
 const quantity = z.number().int().min(1).max(999);
 const addBody = z.strictObject({ product_id: positiveInt, quantity: quantity.optional() });
 const setBody = z.strictObject({ quantity });
 
-export const cartRoutes = (cart: Upstream, deadlineMs: number) =>
+export const cartRoutes = (cart: UpstreamClient, deadlineMs: number) =>
   new Hono<{ Variables: UserVariables }>()
     .use(requireUser())
     .get("/", (c) => forward(c, cart, deadlineMs, "GET", `/users/${currentUser(c)}/cart`))

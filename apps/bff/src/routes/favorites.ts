@@ -4,12 +4,12 @@ import { z } from "zod";
 import { positiveInt, validate } from "@storefront/shared/validate";
 import { forward } from "../forward.ts";
 import { currentUser, requireUser, type UserVariables } from "../middleware/user-id.ts";
-import type { Upstream } from "../upstream.ts";
+import type { UpstreamClient } from "@storefront/shared/upstream/client";
 import { productParams } from "./params.ts";
 
 const addBody = z.strictObject({ product_id: positiveInt });
 
-export const favoritesRoutes = (favorites: Upstream, deadlineMs: number) =>
+export const favoritesRoutes = (favorites: UpstreamClient, deadlineMs: number) =>
   new Hono<{ Variables: UserVariables }>()
     .use(requireUser())
     .get("/", (c) => forward(c, favorites, deadlineMs, "GET", `/users/${currentUser(c)}/favorites`))

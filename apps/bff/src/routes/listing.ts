@@ -1,37 +1,30 @@
 // GET /products/all: the listing. products, cart and favorites are called concurrently under one deadline
 // (products required, the others optional), then one batch inventory call under its own deadline (optional).
-// When products fails, the last good copy is served if it is fresh enough (stale-if-error).
+// The products cache (products-cache.ts) decides whether products is called at all, and serves an old copy
+// when it fails.
 import { Hono } from "hono";
 import { z } from "zod";
-import { createDeadline, DeadlineExceededError, type Deadline } from "@storefront/shared/deadline";
-import { positiveIntString, validate } from "@storefront/shared/validate";
-import { gatewayError } from "../gateway-errors.ts";
-import { countItems, toCatalogue, toStock, type CatalogueItem, type ListedProduct } from "../listing-shapes.ts";
+import { createDeadline } from "@storefront/shared/deadline";
 import type { Counter } from "@storefront/shared/observability/metrics";
 import type { RequestVariables, Timing } from "@storefront/shared/observability/request-context";
+import type { UpstreamClient } from "@storefront/shared/upstream/client";
+import { positiveIntString, validate } from "@storefront/shared/validate";
+import { gatewayError } from "../gateway-errors.ts";
+import { countItems, toStock, type CatalogueItem, type ListedProduct } from "../listing-shapes.ts";
 import type { UserVariables } from "../middleware/user-id.ts";
-import type { StaleCache } from "../stale-cache.ts";
-import type { Upstream } from "../upstream.ts";
+import type { ProductsCache } from "../products-cache.ts";
 
 export const MAX_PAGE = 100;
 
 export type ListingDeps = {
-  products: Upstream;
-  inventory: Upstream;
-  cart: Upstream;
-  favorites: Upstream;
+  catalogue: ProductsCache;
+  inventory: UpstreamClient;
+  cart: UpstreamClient;
+  favorites: UpstreamClient;
+  /** The one deadline of products, cart and favorites. */
   productsDeadlineMs: number;
+  /** The deadline of the batch inventory call that follows. */
   inventoryDeadlineMs: number;
-  /** Last good catalogue page per products path. */
-  staleProducts: StaleCache<CatalogueItem[]>;
-  /** The oldest copy served when products fails (stale-if-error). */
-  productsStaleMaxMs: number;
-  /** A copy younger than this is served without calling products. */
-  productsCacheTtlMs: number;
-  /** After the TTL, a copy is still served for this long while one background call refreshes it. */
-  productsCacheSwrMs: number;
-  /** Pages whose background refresh is running. */
-  productsRefreshing: Set<string>;
   /** bff_listing_degraded_total{part} */
   degradedTotal?: Counter;
 };
@@ -53,8 +46,6 @@ const listingQuery = z.strictObject({
   after: positiveIntString.optional(),
 });
 
-const ignore = () => {};
-
 export const listingRoutes = (deps: ListingDeps) =>
   new Hono<{ Variables: UserVariables & RequestVariables }>().get("/all", validate("query", listingQuery), async (c) => {
     const { limit = MAX_PAGE, after } = c.req.valid("query");
@@ -67,135 +58,61 @@ export const listingRoutes = (deps: ListingDeps) =>
 
 type Caller = { userId: number | null; requestId: string; timings: Timing[] };
 
-/** Records how long `work` took and how it ended, for the log line and Server-Timing. */
-function timed<T>(timings: Timing[], name: string, work: Promise<T>): Promise<T> {
-  const started = performance.now();
-  const done = (outcome: string) => timings.push({ name, ms: Math.round((performance.now() - started) * 100) / 100, outcome });
-  return work.then(
-    (value) => {
-      done("ok");
-      return value;
-    },
-    (error) => {
-      done(error instanceof DeadlineExceededError ? "timeout" : "failed");
-      throw error;
-    },
-  );
-}
-
 const serverTiming = (timings: Timing[]) => timings.map((t) => `${t.name};dur=${t.ms};desc="${t.outcome}"`).join(", ");
+
+/**
+ * An optional part: its count, or undefined when it failed or missed the deadline. It settles (never rejects)
+ * from the moment it is created, so whichever call fails first, and whenever, nobody is left without a handler.
+ */
+const optional = (count: Promise<number>): Promise<number | undefined> => count.catch(() => undefined);
 
 async function loadListing(deps: ListingDeps, caller: Caller, limit: number, after: number | undefined): Promise<Listing> {
   const { userId, requestId, timings } = caller;
   const degraded: string[] = [];
-  const first = createDeadline(deps.productsDeadlineMs);
+  const together = createDeadline(deps.productsDeadlineMs);
+  const call = { deadline: together, requestId, timings };
   const productsPath = after === undefined ? `/products?limit=${limit}` : `/products?limit=${limit}&after=${after}`;
-  const products = catalogueFor(deps, productsPath, first, caller);
-  const cart =
-    userId === null
-      ? null
-      : timed(timings, "cart", first.race(deps.cart.getJson(`/users/${userId}/cart`, first, requestId).then((b) => countItems("cart", b))));
-  const favorites =
-    userId === null
-      ? null
-      : timed(
-          timings,
-          "favorites",
-          first.race(deps.favorites.getJson(`/users/${userId}/favorites`, first, requestId).then((b) => countItems("favorites", b))),
-        );
+  const products = deps.catalogue.page(productsPath, call);
+  const cart = userId === null ? null : optional(deps.cart.getJson(`/users/${userId}/cart`, call, (b) => countItems("cart", b)));
+  const favorites = userId === null ? null : optional(deps.favorites.getJson(`/users/${userId}/favorites`, call, (b) => countItems("favorites", b)));
 
-  let catalogue: CatalogueItem[];
-  let stale = false;
+  let page;
   try {
-    catalogue = await products;
+    page = await products;
   } catch (err) {
-    const kept = deps.staleProducts.get(productsPath);
-    const copy = kept && kept.ageMs <= deps.productsStaleMaxMs ? kept.value : undefined;
-    if (!copy) {
-      // Without products there is no listing: stop the optional calls now rather than at the deadline.
-      cart?.catch(ignore);
-      favorites?.catch(ignore);
-      first.abort();
-      throw gatewayError("products", err);
-    }
-    catalogue = copy;
-    stale = true;
-    degraded.push("products");
+    // Without products there is no listing: stop the optional calls now rather than at the deadline.
+    together.abort();
+    throw gatewayError("products", err);
   }
-  const [cartItems, favoriteItems] = await Promise.all([optional(cart), optional(favorites)]);
-  first.abort(); // all settled; releases the timer
+  const [cartItems, favoriteItems] = await Promise.all([cart, favorites]);
+  together.abort(); // all settled; releases the timer
+  if (page.stale) degraded.push("products");
   if (cartItems === undefined) degraded.push("cart");
   if (favoriteItems === undefined) degraded.push("favorites");
 
-  const listed = await withInventory(deps, caller, catalogue, degraded);
-  const last = catalogue.at(-1);
+  const listed = await withInventory(deps, caller, page.items, degraded);
+  const last = page.items.at(-1);
   const listing: Listing = {
     cart_items: cartItems ?? null,
     favorite_items: favoriteItems ?? null,
     products: listed,
     degraded,
-    next_after: catalogue.length === limit && last ? last.product_id : null,
+    next_after: page.items.length === limit && last ? last.product_id : null,
   };
-  if (stale) listing.stale = true;
+  if (page.stale) listing.stale = true;
   return listing;
-}
-
-/** The catalogue page: from the cache while fresh (or stale-while-revalidate), else from products (and cached). */
-function catalogueFor(deps: ListingDeps, path: string, deadline: Deadline, caller: Caller): Promise<CatalogueItem[]> {
-  const cached = deps.staleProducts.get(path);
-  if (cached && cached.ageMs < deps.productsCacheTtlMs + deps.productsCacheSwrMs) {
-    if (cached.ageMs >= deps.productsCacheTtlMs) refreshInBackground(deps, path, caller.requestId);
-    caller.timings.push({ name: "products", ms: 0, outcome: "cache" });
-    return Promise.resolve(cached.value);
-  }
-  return timed(caller.timings, "products", deadline.race(fetchCatalogue(deps, path, deadline, caller.requestId)));
-}
-
-const fetchCatalogue = (deps: ListingDeps, path: string, deadline: Deadline, requestId: string) =>
-  deps.products.getJson(path, deadline, requestId).then((body) => {
-    const catalogue = toCatalogue(body);
-    deps.staleProducts.put(path, catalogue);
-    return catalogue;
-  });
-
-/** One refresh per page at a time, under its own deadline; its failure leaves the copy as it is. */
-function refreshInBackground(deps: ListingDeps, path: string, requestId: string) {
-  const keys = deps.productsRefreshing;
-  if (keys.has(path)) return;
-  keys.add(path);
-  const deadline = createDeadline(deps.productsDeadlineMs);
-  deadline
-    .race(fetchCatalogue(deps, path, deadline, requestId))
-    .catch(() => {})
-    .finally(() => {
-      deadline.abort();
-      keys.delete(path);
-    });
 }
 
 async function withInventory(deps: ListingDeps, caller: Caller, catalogue: CatalogueItem[], degraded: string[]): Promise<ListedProduct[]> {
   let stock: Map<number, number> | undefined;
   if (catalogue.length > 0) {
-    const second = createDeadline(deps.inventoryDeadlineMs);
     const ids = catalogue.map((p) => p.product_id).join(",");
+    const call = { deadline: deps.inventoryDeadlineMs, requestId: caller.requestId, timings: caller.timings };
     try {
-      stock = toStock(await timed(caller.timings, "inventory", second.race(deps.inventory.getJson(`/inventory?ids=${ids}`, second, caller.requestId))));
+      stock = await deps.inventory.getJson(`/inventory?ids=${ids}`, call, toStock);
     } catch {
       degraded.push("inventory");
-    } finally {
-      second.abort();
     }
   }
   return catalogue.map((p) => ({ product_id: p.product_id, product_name: p.product_name, inventory: stock?.get(p.product_id) ?? null }));
 }
-
-/** An optional part: its value, null when not asked for, undefined when it failed or missed the deadline. */
-async function optional(call: Promise<number> | null): Promise<number | null | undefined> {
-  if (call === null) return null;
-  try {
-    return await call;
-  } catch {
-    return undefined;
-  }
-}
-

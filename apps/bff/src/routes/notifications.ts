@@ -4,7 +4,7 @@ import { z } from "zod";
 import { positiveIntString, validate } from "@storefront/shared/validate";
 import { forward } from "../forward.ts";
 import { currentUser, requireUser, type UserVariables } from "../middleware/user-id.ts";
-import type { Upstream } from "../upstream.ts";
+import type { UpstreamClient } from "@storefront/shared/upstream/client";
 
 const pageQuery = z.strictObject({
   limit: positiveIntString.refine((n) => n <= 100, "must be at most 100").optional(),
@@ -12,7 +12,7 @@ const pageQuery = z.strictObject({
 });
 const notificationParams = z.strictObject({ id: positiveIntString });
 
-export const notificationsRoutes = (notifications: Upstream, deadlineMs: number) =>
+export const notificationsRoutes = (notifications: UpstreamClient, deadlineMs: number) =>
   new Hono<{ Variables: UserVariables }>()
     .use(requireUser())
     .get("/", validate("query", pageQuery), (c) => {

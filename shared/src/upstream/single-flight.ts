@@ -1,8 +1,8 @@
 // Concurrent identical GETs share one upstream call ("single flight"). Each caller still waits under its own
 // deadline. The shared call is aborted when every caller has given up on it, and in any case when the deadline
-// of the caller that started it passes: without that bound, a steady stream of later callers could keep one
-// hung call alive forever.
-import { DeadlineExceededError } from "@storefront/shared/deadline";
+// of the caller that started it passes (`maxMs`, its time left, given by the upstream client): without that
+// bound, a steady stream of later callers could keep one hung call alive forever.
+import { DeadlineExceededError } from "../deadline.ts";
 
 type Flight = { promise: Promise<unknown>; controller: AbortController; waiters: number };
 
