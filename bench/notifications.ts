@@ -18,6 +18,7 @@ import { waitUntilReady } from "../scripts/wait-ready.ts";
 import { connectDatabase } from "../shared/src/db/connect.ts";
 import { migrate } from "../shared/src/db/migrate.ts";
 import { DEFAULT_REDIS_URL, EVENT_JOB_OPTIONS, workerRedisOptions, type EventJobData } from "../shared/src/notifications/events.ts";
+import { createLogger } from "../shared/src/observability/logger.ts";
 import { createNotificationsQueue } from "../shared/src/outbox/notifications-queue.ts";
 import { deletePrefix, uniquePrefix } from "../shared/src/testing/test-redis.ts";
 import { freePorts } from "../tests/support/free-ports.ts";
@@ -99,7 +100,6 @@ function percentile(values: number[], p: number): number {
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with Postgres's now() on this machine. */
 const wallMs = () => performance.timeOrigin + performance.now();
 
-const noopLog = () => {};
 
 /** What the inbox channel does with no database behind it: every statement succeeds and writes nothing. */
 const noopSql = Object.assign(async () => [], { json: (value: unknown) => value }) as unknown as Sql;
@@ -142,7 +142,7 @@ async function measureThroughput(o: { redisUrl: string; jobs: number; concurrenc
       favorites: oneFavoriter,
       cart: noCart,
       reminderDelayMs: 24 * 3600_000,
-      log: noopLog,
+      logger: createLogger("notifications", "silent"),
     });
     worker.worker.on("completed", () => void (++completed + failed === o.jobs && finish()));
     worker.worker.on("failed", () => void (completed + ++failed === o.jobs && finish()));

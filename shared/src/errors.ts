@@ -2,6 +2,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Logger } from "./observability/logger.ts";
 
 export type ErrorCode =
   | "BAD_REQUEST"
@@ -41,12 +42,9 @@ export const errorResponse = (c: Context, status: ContentfulStatusCode, code: st
 const codeForStatus = (status: number): ErrorCode =>
   status === 404 ? "NOT_FOUND" : status === 401 ? "UNAUTHENTICATED" : status < 500 ? "BAD_REQUEST" : "INTERNAL";
 
-type ErrorLog = (msg: string, fields: object) => void;
-const logToStderr: ErrorLog = (msg, fields) => console.error(JSON.stringify({ level: "error", msg, ...fields }));
-
 /** Turns any thrown error into the envelope; never leaks a stack trace to the client, logs it instead. */
 export const errorHandler =
-  (logError: ErrorLog = logToStderr): ErrorHandler =>
+  (logger: Logger): ErrorHandler =>
   (err, c) => {
     if (err instanceof AppError) {
       if (err.headers) for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
@@ -57,7 +55,7 @@ export const errorHandler =
       const status = err.status as ContentfulStatusCode;
       return errorResponse(c, status, codeForStatus(status), err.message || "request failed");
     }
-    logError("unhandled error", {
+    logger.error("unhandled error", {
       request_id: c.get("requestId" as never) ?? null,
       method: c.req.method,
       path: c.req.path,

@@ -19,7 +19,7 @@ export function createServiceApp<V extends object = {}>(options: {
   const { service, ready, readyTimeoutMs = 2000 } = options;
   const obs = options.observability ?? createObservability(service);
   const app = new Hono<{ Variables: RequestVariables & DeadlineVariables & V }>();
-  app.onError(errorHandler((msg, fields) => obs.logger.error(msg, fields)));
+  app.onError(errorHandler(obs.logger));
   app.notFound(notFound);
   app.use(requestContext(obs));
   app.use(deadlineFromHeader());

@@ -1,18 +1,19 @@
 // The start-up every database-backed service shares: open its database (or the embedded one), apply its
 // migrations, start what runs beside HTTP (e.g. an outbox relay), serve, and close it all on shutdown.
-// index.ts files read the environment and call this.
+// index.ts files read the environment (through startup()) and call this.
 import { fileURLToPath } from "node:url";
 import type { Hono } from "hono";
 import type { Sql } from "postgres";
 import { connectDatabase } from "./db/connect.ts";
 import { migrate } from "./db/migrate.ts";
-import { createLogger, type LogLevel } from "./observability/logger.ts";
-import { createObservability, type Observability } from "./observability/observability.ts";
+import type { Observability } from "./observability/observability.ts";
 import { serveApp } from "./serve.ts";
+import type { Startup } from "./startup.ts";
 
 type Closer = () => Promise<unknown> | unknown;
 
 export async function startDatabaseService<Started extends { close?: Closer } = {}>(options: {
+  startup: Startup;
   service: string;
   port: number;
   /** The service's own <SERVICE>_DATABASE_URL; without it, an embedded Postgres. */
@@ -21,20 +22,21 @@ export async function startDatabaseService<Started extends { close?: Closer } = 
   dataDir: string | undefined;
   /** The service's migrations folder, e.g. new URL("./db/migrations", import.meta.url). */
   migrations: URL;
-  /** The service's LOG_LEVEL. */
-  logLevel: LogLevel;
   /** Runs after the migrations, before serving; its result reaches createApp, its close runs before the database's. */
-  start?: (sql: Sql) => Started;
+  start?: (sql: Sql, observability: Observability) => Started;
   createApp: (sql: Sql, started: Started, observability: Observability) => Hono<any, any, any>;
 }) {
-  const { service, port, databaseUrl, dataDir, migrations, start, createApp, logLevel } = options;
-  const observability = createObservability(service, { logger: createLogger(service, logLevel) });
+  const { startup, service, port, databaseUrl, dataDir, migrations, start, createApp } = options;
+  const { observability } = startup;
   const db = await connectDatabase({
     url: databaseUrl || undefined,
     dataDir: dataDir || fileURLToPath(new URL(`../../.data/${service}`, import.meta.url)),
+  }).catch((err) => startup.fail("the database does not answer", err));
+  await migrate(db.sql, fileURLToPath(migrations)).catch(async (err) => {
+    await db.close().catch(() => {});
+    return startup.fail("applying the migrations failed", err);
   });
-  await migrate(db.sql, fileURLToPath(migrations));
-  const started = start ? start(db.sql) : ({} as Started);
+  const started = start ? start(db.sql, observability) : ({} as Started);
   const onClose = started.close ? [started.close, db.close] : [db.close];
-  return serveApp({ app: createApp(db.sql, started, observability), service, port, onClose, logger: observability.logger });
+  return serveApp({ app: createApp(db.sql, started, observability), service, port, onClose, observability });
 }

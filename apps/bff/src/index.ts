@@ -1,15 +1,15 @@
 // Starts the BFF: upstream addresses, deadlines, breaker and stale-copy settings from the environment, then serves.
 import { BREAKER_DEFAULTS } from "@storefront/shared/circuit-breaker";
 import { floatFromEnv, intFromEnv, urlFromEnv } from "@storefront/shared/config";
-import { createLogger, logLevelFromEnv } from "@storefront/shared/observability/logger";
-import { createObservability } from "@storefront/shared/observability/observability";
 import { serveApp } from "@storefront/shared/serve";
+import { startup } from "@storefront/shared/startup";
 import { createApp, DEFAULT_DEADLINES, DEFAULT_PRODUCTS_CACHE, DEFAULT_PRODUCTS_STALE_MAX_MS } from "./app.ts";
 
 const env = process.env;
-const observability = createObservability("bff", { logger: createLogger("bff", logLevelFromEnv(env)) });
-const app = createApp({
-  observability,
+const start = startup("bff", env);
+const { observability } = start;
+const settings = start.settings(() => ({
+  port: intFromEnv(env, "PORT", 9000),
   urls: {
     products: urlFromEnv(env, "PRODUCTS_URL", "http://127.0.0.1:8000"),
     inventory: urlFromEnv(env, "INVENTORY_URL", "http://127.0.0.1:8001"),
@@ -36,5 +36,6 @@ const app = createApp({
     ttlMs: intFromEnv(env, "PRODUCTS_CACHE_TTL_MS", DEFAULT_PRODUCTS_CACHE.ttlMs),
     swrMs: intFromEnv(env, "PRODUCTS_CACHE_SWR_MS", DEFAULT_PRODUCTS_CACHE.swrMs),
   },
-});
-serveApp({ app, service: "bff", port: intFromEnv(env, "PORT", 9000), logger: observability.logger });
+}));
+const { port, ...deps } = settings;
+serveApp({ app: createApp({ ...deps, observability }), service: "bff", port, observability });

@@ -1,16 +1,18 @@
 // Starts the favorites service: settings from the environment, then database, migrations and HTTP server.
 import { intFromEnv } from "@storefront/shared/config";
-import { logLevelFromEnv } from "@storefront/shared/observability/logger";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
+import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
 
 const env = process.env;
+const start = startup("favorites", env);
+const port = start.settings(() => intFromEnv(env, "PORT", 8002));
 await startDatabaseService({
+  startup: start,
   service: "favorites",
-  port: intFromEnv(env, "PORT", 8002),
+  port,
   databaseUrl: env.FAVORITES_DATABASE_URL,
   dataDir: env.FAVORITES_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
-  logLevel: logLevelFromEnv(env),
   createApp: (sql, _, observability) => createApp({ sql, observability }),
 });

@@ -8,84 +8,88 @@ import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { connectDatabase } from "@storefront/shared/db/connect";
 import { migrate } from "@storefront/shared/db/migrate";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, workerRedisOptions } from "@storefront/shared/notifications/events";
-import { createLogger, logLevelFromEnv } from "@storefront/shared/observability/logger";
-import { createObservability } from "@storefront/shared/observability/observability";
 import { serveApp } from "@storefront/shared/serve";
+import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
 import { createCartClient } from "./clients/cart.ts";
 import { createFavoritesClient } from "./clients/favorites.ts";
-import { createWebhookSender } from "./webhook.ts";
 import { createOutageLog } from "./redis-outage.ts";
-import { createNotificationsWorker, DEFAULT_FAVORITES_PAGE, jsonLog } from "./worker.ts";
+import { createWebhookSender } from "./webhook.ts";
+import { createNotificationsWorker, DEFAULT_FAVORITES_PAGE } from "./worker.ts";
 
 const env = process.env;
 const DAY_MS = 24 * 3600 * 1000;
 
-const port = intFromEnv(env, "PORT", 8004);
-const redisUrl = env.REDIS_URL || DEFAULT_REDIS_URL;
-const prefix = env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX;
-const favoritesUrl = urlFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002");
-const cartUrl = urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003");
-const favoritesDeadlineMs = intFromEnv(env, "FAVORITES_DEADLINE_MS", 2000, { min: 1 });
-const cartDeadlineMs = intFromEnv(env, "CART_DEADLINE_MS", 2000, { min: 1 });
-const favoritesPageSize = intFromEnv(env, "FAVORITES_PAGE_SIZE", DEFAULT_FAVORITES_PAGE, { min: 1 });
-if (favoritesPageSize > 1000) throw new Error(`FAVORITES_PAGE_SIZE must be at most 1000 (the favorites service's largest page), got ${favoritesPageSize}`);
-const concurrency = intFromEnv(env, "WORKER_CONCURRENCY", 20, { min: 1 });
-const reminderDelayMs = intFromEnv(env, "CART_REMINDER_DELAY_MS", DAY_MS, { min: 1 });
-// Lock duration and stalled-check interval both (BullMQ's default is 30 s): how soon a job whose worker died
-// is picked up again. Tests make it small.
-const lockMs = intFromEnv(env, "WORKER_LOCK_MS", 30_000, { min: 100 });
-const shutdownGraceMs = intFromEnv(env, "SHUTDOWN_GRACE_MS", 10_000);
-const webhookUrl = env.NOTIFY_WEBHOOK_URL ? urlFromEnv(env, "NOTIFY_WEBHOOK_URL", "") : undefined;
-const webhookSecret = env.NOTIFY_WEBHOOK_SECRET ?? "";
-const webhookDeadlineMs = intFromEnv(env, "NOTIFY_WEBHOOK_DEADLINE_MS", 5000, { min: 1 });
-if (webhookUrl && !webhookSecret) {
-  console.error("notifications: NOTIFY_WEBHOOK_SECRET is required when NOTIFY_WEBHOOK_URL is set (deliveries are signed with it)");
-  process.exit(1);
-}
+const start = startup("notifications", env);
+const { observability } = start;
+const { logger } = observability;
+const settings = start.settings(() => {
+  const s = {
+    port: intFromEnv(env, "PORT", 8004),
+    redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
+    prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX,
+    favoritesUrl: urlFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002"),
+    cartUrl: urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
+    favoritesDeadlineMs: intFromEnv(env, "FAVORITES_DEADLINE_MS", 2000, { min: 1 }),
+    cartDeadlineMs: intFromEnv(env, "CART_DEADLINE_MS", 2000, { min: 1 }),
+    favoritesPageSize: intFromEnv(env, "FAVORITES_PAGE_SIZE", DEFAULT_FAVORITES_PAGE, { min: 1 }),
+    concurrency: intFromEnv(env, "WORKER_CONCURRENCY", 20, { min: 1 }),
+    reminderDelayMs: intFromEnv(env, "CART_REMINDER_DELAY_MS", DAY_MS, { min: 1 }),
+    // Lock duration and stalled-check interval both (BullMQ's default is 30 s): how soon a job whose worker
+    // died is picked up again. Tests make it small.
+    lockMs: intFromEnv(env, "WORKER_LOCK_MS", 30_000, { min: 100 }),
+    shutdownGraceMs: intFromEnv(env, "SHUTDOWN_GRACE_MS", 10_000),
+    webhookUrl: env.NOTIFY_WEBHOOK_URL ? urlFromEnv(env, "NOTIFY_WEBHOOK_URL", "") : undefined,
+    webhookSecret: env.NOTIFY_WEBHOOK_SECRET ?? "",
+    webhookDeadlineMs: intFromEnv(env, "NOTIFY_WEBHOOK_DEADLINE_MS", 5000, { min: 1 }),
+  };
+  if (s.favoritesPageSize > 1000) throw new Error(`FAVORITES_PAGE_SIZE must be at most 1000 (the favorites service's largest page), got ${s.favoritesPageSize}`);
+  if (s.webhookUrl && !s.webhookSecret) throw new Error("NOTIFY_WEBHOOK_SECRET is required when NOTIFY_WEBHOOK_URL is set (deliveries are signed with it)");
+  return s;
+});
 
 const db = await connectDatabase({
   url: env.NOTIFICATIONS_DATABASE_URL || undefined,
   dataDir: env.NOTIFICATIONS_DATA_DIR || fileURLToPath(new URL("../../../.data/notifications", import.meta.url)),
-});
-await migrate(db.sql, fileURLToPath(new URL("./db/migrations", import.meta.url)));
+}).catch((err) => start.fail("the database does not answer", err));
+await migrate(db.sql, fileURLToPath(new URL("./db/migrations", import.meta.url))).catch((err) => start.fail("applying the migrations failed", err));
 
-const connection = new Redis(...workerRedisOptions(redisUrl));
+const connection = new Redis(...workerRedisOptions(settings.redisUrl));
 // ioredis reconnects by itself (retryStrategy); log the outage rather than let it print as unhandled.
-const outage = createOutageLog(jsonLog);
+const outage = createOutageLog(logger);
 connection.on("error", outage.onError("redis connection"));
 connection.on("ready", outage.onReady);
 
+const { webhookUrl, webhookSecret } = settings;
 const notifications = createNotificationsWorker({
   connection,
-  prefix,
-  concurrency,
+  prefix: settings.prefix,
+  concurrency: settings.concurrency,
   sql: db.sql,
-  favorites: createFavoritesClient({ baseUrl: favoritesUrl, deadlineMs: favoritesDeadlineMs }),
-  cart: createCartClient({ baseUrl: cartUrl, deadlineMs: cartDeadlineMs }),
-  webhook: webhookUrl ? createWebhookSender({ url: webhookUrl, secret: webhookSecret, deadlineMs: webhookDeadlineMs }) : undefined,
-  reminderDelayMs,
-  favoritesPageSize,
-  lockDurationMs: lockMs,
-  stalledIntervalMs: lockMs,
-  log: jsonLog,
+  favorites: createFavoritesClient({ baseUrl: settings.favoritesUrl, deadlineMs: settings.favoritesDeadlineMs }),
+  cart: createCartClient({ baseUrl: settings.cartUrl, deadlineMs: settings.cartDeadlineMs }),
+  webhook: webhookUrl ? createWebhookSender({ url: webhookUrl, secret: webhookSecret, deadlineMs: settings.webhookDeadlineMs }) : undefined,
+  reminderDelayMs: settings.reminderDelayMs,
+  favoritesPageSize: settings.favoritesPageSize,
+  lockDurationMs: settings.lockMs,
+  stalledIntervalMs: settings.lockMs,
+  logger,
   outage,
   redisReady: () => connection.status === "ready",
 });
-notifications.worker.on("ready", () => jsonLog("info", "worker ready", { prefix, concurrency, webhook: Boolean(webhookUrl) }));
+notifications.worker.on("ready", () => logger.info("worker ready", { prefix: settings.prefix, concurrency: settings.concurrency, webhook: Boolean(webhookUrl) }));
 
 let stopping: Promise<void> | undefined;
 const stopWorker = () =>
-  (stopping ??= notifications.close({ graceMs: shutdownGraceMs }).then((outcome) => jsonLog("info", `worker stopped (${outcome})`)));
+  (stopping ??= notifications.close({ graceMs: settings.shutdownGraceMs }).then((outcome) => logger.info(`worker stopped (${outcome})`)));
 // Registered before serveApp's own handlers, so the worker stops taking jobs while HTTP is still draining.
 process.on("SIGTERM", () => void stopWorker());
 process.on("SIGINT", () => void stopWorker());
 
-const observability = createObservability("notifications", { logger: createLogger("notifications", logLevelFromEnv(env)) });
 serveApp({
   app: createApp({ sql: db.sql, observability }),
   service: "notifications",
-  port,
-  logger: observability.logger,
+  port: settings.port,
+  observability,
   onClose: [stopWorker, () => connection.disconnect(), db.close],
 });

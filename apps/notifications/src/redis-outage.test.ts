@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
+import { captureLogs } from "@storefront/shared/testing/captured-logs";
 import { createOutageLog } from "./redis-outage.ts";
 
 describe("Redis outage log", () => {
   test("one line per outage, one when it ends; other errors are logged as they come", () => {
-    const lines: string[] = [];
-    const outage = createOutageLog((level, msg) => lines.push(`${level} ${msg}`));
+    const { logger, lines: logged } = captureLogs();
+    const outage = createOutageLog(logger);
     const fromWorker = outage.onError("worker");
     const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6379"), { code: "ECONNREFUSED" });
     for (let i = 0; i < 5; i++) fromWorker(refused);
@@ -14,7 +15,7 @@ describe("Redis outage log", () => {
     outage.onReady();
     outage.onReady();
     fromWorker(refused);
-    expect(lines).toEqual([
+    expect(logged.map((l) => `${l.level} ${l.msg}`)).toEqual([
       "warn Redis is unreachable: events wait in the services' outboxes and jobs in Redis until it is back",
       "error worker error",
       "info Redis is reachable again: taking jobs",

@@ -1,6 +1,6 @@
 // Redis going away is one event, not a log line per reconnect attempt: the first connection error of an outage
 // is logged (with what it means), the rest are quiet until the connection is ready again.
-import type { Log } from "./worker.ts";
+import type { Logger } from "@storefront/shared/observability/logger";
 
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|connect ETIMEDOUT|Socket closed/i;
 
@@ -15,22 +15,22 @@ export type OutageLog = {
   readonly down: boolean;
 };
 
-export function createOutageLog(log: Log): OutageLog {
+export function createOutageLog(logger: Logger): OutageLog {
   let down = false;
   return {
     get down() {
       return down;
     },
     onError: (source) => (err) => {
-      if (!isConnectionError(err)) return log("error", `${source} error`, { error: String(err) });
+      if (!isConnectionError(err)) return logger.error(`${source} error`, { error: String(err) });
       if (down) return;
       down = true;
-      log("warn", "Redis is unreachable: events wait in the services' outboxes and jobs in Redis until it is back", { error: String(err) });
+      logger.warn("Redis is unreachable: events wait in the services' outboxes and jobs in Redis until it is back", { error: String(err) });
     },
     onReady() {
       if (!down) return;
       down = false;
-      log("info", "Redis is reachable again: taking jobs");
+      logger.info("Redis is reachable again: taking jobs");
     },
   };
 }

@@ -8,7 +8,8 @@ import { createTestDatabase, type TestDatabase } from "@storefront/shared/testin
 import { requireRedis } from "@storefront/shared/testing/test-redis";
 import { startWebhookReceiver, type WebhookReceiver } from "./testing/webhook-receiver.ts";
 import { newEvent, startHarness, type Harness } from "./testing/worker-harness.ts";
-import { createWebhookSender, signBody, WebhookFailedError, WebhookRejectedError, type WebhookMessage } from "./webhook.ts";
+import { UpstreamStatusError } from "@storefront/shared/upstream/errors";
+import { createWebhookSender, signBody, WebhookRejectedError, type WebhookMessage } from "./webhook.ts";
 
 const SECRET = "test-secret-\u00e9";
 const message: WebhookMessage = {
@@ -57,7 +58,8 @@ describe("the webhook sender", () => {
   test.each([500, 502, 503, 408, 429])("%i is worth another attempt (not unrecoverable)", async (status) => {
     const r = receiver(() => status);
     const error = await createWebhookSender({ url: r.url, secret: SECRET, deadlineMs: 2000 }).send(message).catch((e) => e);
-    expect(error).toBeInstanceOf(WebhookFailedError);
+    expect(error).toBeInstanceOf(UpstreamStatusError);
+    expect(error.status).toBe(status);
     expect(error).not.toBeInstanceOf(UnrecoverableError);
   });
 

@@ -1,11 +1,12 @@
 // Delivers one notification to the configured webhook: a JSON POST signed with HMAC-SHA256 of the exact raw
-// body, under its own deadline and circuit breaker. 2xx is delivered; a 4xx (or 3xx) is the receiver refusing
-// this payload for good (UnrecoverableError); 5xx, network errors and timeouts are worth another attempt.
+// body, through the shared upstream client (its own deadline and circuit breaker). 2xx is delivered; a 3xx or
+// a 4xx other than 408/429 is the receiver refusing this payload for good (UnrecoverableError); 5xx, 408,
+// 429, network errors and timeouts are worth another attempt.
 import { createHmac } from "node:crypto";
 import { UnrecoverableError } from "bullmq";
-import { createCircuitBreaker, type BreakerOptions, type CircuitBreaker, type Outcome } from "@storefront/shared/circuit-breaker";
-import { withDeadline } from "@storefront/shared/deadline";
-import { abortable, type FetchFn } from "./clients/upstream.ts";
+import type { BreakerOptions, CircuitBreaker } from "@storefront/shared/circuit-breaker";
+import { createUpstreamClient, type FetchFn } from "@storefront/shared/upstream/client";
+import { isCallersFault, UpstreamStatusError } from "@storefront/shared/upstream/errors";
 
 export type WebhookMessage = {
   event_id: string;
@@ -28,13 +29,6 @@ export class WebhookRejectedError extends UnrecoverableError {
   }
 }
 
-export class WebhookFailedError extends Error {
-  constructor(readonly status: number) {
-    super(`webhook answered ${status}`);
-    this.name = "WebhookFailedError";
-  }
-}
-
 export type WebhookSender = {
   readonly breaker: CircuitBreaker;
   send(message: WebhookMessage, signal?: AbortSignal): Promise<void>;
@@ -48,39 +42,28 @@ export type WebhookOptions = {
   fetch?: FetchFn;
 };
 
-const globalFetch: FetchFn = (input, init) => fetch(input, init);
-const isWebhookFailure = (outcome: Outcome) => !outcome.ok && !(outcome.error instanceof WebhookRejectedError);
-
 export function createWebhookSender(options: WebhookOptions): WebhookSender {
   const { url, secret, deadlineMs } = options;
   if (!secret) throw new Error("a webhook needs a secret to sign its deliveries");
-  const fetchFn = options.fetch ?? globalFetch;
-  const breaker = createCircuitBreaker({ ...options.breaker, name: "webhook", isFailure: isWebhookFailure });
-
-  const post = async (message: WebhookMessage, signal: AbortSignal) => {
-    const raw = JSON.stringify(message);
-    const res = await fetchFn(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", [EVENT_ID_HEADER]: message.event_id, [SIGNATURE_HEADER]: signBody(secret, raw) },
-      body: raw,
-      // A redirect would turn the POST into a GET elsewhere: a wrong URL, reported as a refusal below.
-      redirect: "manual",
-      signal,
-    });
-    // Read the answer inside the deadline so the connection is free for the next delivery.
-    await res.arrayBuffer();
-    if (res.ok) return;
-    if (res.status < 500 && res.status !== 408 && res.status !== 429) throw new WebhookRejectedError(res.status);
-    throw new WebhookFailedError(res.status);
-  };
+  // BullMQ's backoff is the retry: one attempt per job attempt.
+  const client = createUpstreamClient("webhook", url, { fetch: options.fetch, breaker: options.breaker, retry: null });
 
   return {
-    breaker,
-    send(message, jobSignal) {
-      return withDeadline(deadlineMs, (deadlineSignal) => {
-        const signal = jobSignal ? AbortSignal.any([deadlineSignal, jobSignal]) : deadlineSignal;
-        return abortable(breaker.run(() => post(message, signal), signal), jobSignal);
-      });
+    breaker: client.breaker,
+    async send(message, signal) {
+      const raw = JSON.stringify(message);
+      const headers = { [EVENT_ID_HEADER]: message.event_id, [SIGNATURE_HEADER]: signBody(secret, raw), "content-type": "application/json" };
+      let status: number;
+      try {
+        ({ status } = await client.send("POST", "", { deadline: deadlineMs, signal, body: raw, headers, response: "ignore" }));
+      } catch (err) {
+        // A redirect would turn the POST into a GET elsewhere: a wrong URL, as final as a refusal.
+        if (err instanceof UpstreamStatusError && err.status < 400) throw new WebhookRejectedError(err.status);
+        throw err;
+      }
+      if (status < 300) return;
+      if (isCallersFault(status)) throw new WebhookRejectedError(status);
+      throw new UpstreamStatusError("webhook", status, null);
     },
   };
 }

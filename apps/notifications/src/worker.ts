@@ -1,9 +1,11 @@
 // The notifications worker: takes jobs off the notifications queue (name = event type, id = event_id) and
 // runs the processor for each name. Failures are retried per the job's options (EVENT_JOB_OPTIONS);
 // UnrecoverableError (bad data, a 4xx) fails a job at once, and failed jobs stay as dead letters.
-import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import type { Sql } from "postgres";
 import { CART_REMINDER, NOTIFICATIONS_QUEUE } from "@storefront/shared/notifications/events";
+import type { Logger } from "@storefront/shared/observability/logger";
+import { isCallersFault, UpstreamStatusError } from "@storefront/shared/upstream/errors";
 import type { CartClient } from "./clients/cart.ts";
 import type { FavoritesClient } from "./clients/favorites.ts";
 import { parseJob } from "./job-data.ts";
@@ -12,11 +14,6 @@ import type { ProcessorContext } from "./processors/context.ts";
 import { processProductEvent } from "./processors/product-event.ts";
 import { createOutageLog, type OutageLog } from "./redis-outage.ts";
 import type { WebhookSender } from "./webhook.ts";
-
-export type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
-
-export const jsonLog: Log = (level, msg, fields) =>
-  (level === "info" ? console.log : console.error)(JSON.stringify({ level, service: "notifications", msg, ...fields }));
 
 export const DEFAULT_FAVORITES_PAGE = 500;
 
@@ -34,7 +31,7 @@ export type NotificationsWorkerOptions = {
   /** How long a job's lock lasts without renewal, and how often stalled jobs are looked for (BullMQ: 30 s both). */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
-  log?: Log;
+  logger: Logger;
   /** Shared with the connection's own listeners in index.ts, so an outage is logged once. */
   outage?: OutageLog;
   /** Whether Redis answers now; when it does not, closing does not wait for jobs that cannot finish anyway. */
@@ -56,7 +53,7 @@ export type NotificationsWorker = {
 };
 
 export function createNotificationsWorker(options: NotificationsWorkerOptions): NotificationsWorker {
-  const { connection, prefix, concurrency, log = jsonLog } = options;
+  const { connection, prefix, concurrency, logger } = options;
   const queue = new Queue(NOTIFICATIONS_QUEUE, { connection, prefix });
   const ctx: ProcessorContext = {
     sql: options.sql,
@@ -68,8 +65,7 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
     favoritesPageSize: options.favoritesPageSize ?? DEFAULT_FAVORITES_PAGE,
   };
 
-  // Three parameters: BullMQ passes the abort signal only to a processor that declares it.
-  const processor = async (job: Job, _token?: string, signal?: AbortSignal) => {
+  const run = async (job: Job, signal?: AbortSignal) => {
     const parsed = parseJob(job);
     switch (parsed.name) {
       case "stock.back_in_stock":
@@ -81,6 +77,14 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
         return processCartReminder(ctx, parsed.data, signal);
     }
   };
+  // Three parameters: BullMQ passes the abort signal only to a processor that declares it.
+  const processor = async (job: Job, _token?: string, signal?: AbortSignal) => {
+    try {
+      return await run(job, signal);
+    } catch (err) {
+      throw asJobError(err);
+    }
+  };
 
   const worker = new Worker(NOTIFICATIONS_QUEUE, processor, {
     connection,
@@ -90,18 +94,23 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
     ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
   });
   // Without listeners an 'error' event would throw; Redis going away is logged once, and ioredis reconnects.
-  const outage = options.outage ?? createOutageLog(log);
+  const outage = options.outage ?? createOutageLog(logger);
   worker.on("error", outage.onError("worker"));
   queue.on("error", outage.onError("queue"));
   worker.on("failed", (job, err) =>
-    log("warn", "job failed", { job_id: job?.id, name: job?.name, attempts_made: job?.attemptsMade, error: err.message }),
+    logger.warn("job failed", { job_id: job?.id, name: job?.name, attempts_made: job?.attemptsMade, error: err.message }),
   );
 
+  /** Whether `work` settled (either way: a failed close is still a finished one) within `ms`. */
   const settleWithin = async (work: Promise<unknown>, ms: number) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const settled = work.then(
+      () => true,
+      () => true,
+    );
     try {
-      return await Promise.race([work.then(() => true), timeout]);
+      return await Promise.race([settled, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -119,16 +128,25 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
       }
       // BullMQ 6.7's close(true) after a pending close() only returns the same pending promise, so the forced
       // step is to abort the active jobs through their signals instead.
-      const workerClosed = worker.close().catch((err) => log("error", "closing the worker failed", { error: String(err) }));
+      const workerClosed = worker.close().catch((err) => logger.error("closing the worker failed", { error: String(err) }));
       let outcome: CloseOutcome = "drained";
       if (!(await settleWithin(workerClosed, graceMs))) {
-        log("warn", `active jobs still running after ${graceMs} ms, aborting them`);
+        logger.warn(`active jobs still running after ${graceMs} ms, aborting them`);
         worker.cancelAllJobs("the worker is shutting down");
         outcome = (await settleWithin(workerClosed, cancelMs)) ? "cancelled" : "abandoned";
       }
-      await settleWithin(queue.close(), cancelMs);
+      if (!(await settleWithin(queue.close(), cancelMs))) logger.warn(`the queue did not close within ${cancelMs} ms`);
       return outcome;
     })());
 
   return { worker, queue, close };
+}
+
+/**
+ * BullMQ retries a job unless it fails with UnrecoverableError. A refusal of the worker's own request (a 4xx
+ * other than 408/429 from favorites or cart, e.g. an unknown product) would be refused again: it ends the job.
+ */
+export function asJobError(error: unknown): unknown {
+  if (error instanceof UpstreamStatusError && isCallersFault(error.status)) return new UnrecoverableError(error.message);
+  return error;
 }

@@ -2,20 +2,21 @@
 import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
 import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
-import { logLevelFromEnv } from "@storefront/shared/observability/logger";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
+import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
 
 const env = process.env;
-const redisUrl = urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL);
+const start = startup("products", env);
+const settings = start.settings(() => ({ port: intFromEnv(env, "PORT", 8000), redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL) }));
 await startDatabaseService({
+  startup: start,
   service: "products",
-  port: intFromEnv(env, "PORT", 8000),
+  port: settings.port,
   databaseUrl: env.PRODUCTS_DATABASE_URL,
   dataDir: env.PRODUCTS_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
-  logLevel: logLevelFromEnv(env),
   // Redis may be down at start-up: the service serves anyway and its outbox relay waits for it.
-  start: (sql) => startOutboxRelay({ sql, service: "products", redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
+  start: (sql, { logger }) => startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
   createApp: (sql, outbox, observability) => createApp({ sql, outbox, observability }),
 });

@@ -7,7 +7,8 @@ import { migrate } from "../db/migrate.ts";
 import { createTestDatabase, type TestDatabase } from "../testing/test-database.ts";
 import { redisServerInstalled, startPrivateRedis, type PrivateRedis } from "../testing/test-redis.ts";
 import { createNotificationsQueue, type NotificationsQueue } from "./notifications-queue.ts";
-import { createOutboxRelay, type EventQueue, type OutboxRelay, type RelayLog } from "./relay.ts";
+import { captureLogs } from "../testing/captured-logs.ts";
+import { createOutboxRelay, type EventQueue, type OutboxRelay } from "./relay.ts";
 import { writeEvent } from "./write-event.ts";
 
 if (!redisServerInstalled()) {
@@ -48,8 +49,7 @@ async function eventually(check: () => Promise<boolean> | boolean, ms: number, w
 function startRelay(url: string) {
   notifications = createNotificationsQueue({ redisUrl: url, prefix: "outage" });
   const queue = notifications.queue;
-  const lines: { level: string; msg: string }[] = [];
-  const log: RelayLog = (level, msg) => void lines.push({ level, msg });
+  const { logger, lines } = captureLogs("relay");
   let attempts = 0;
   const counted: EventQueue = {
     waitUntilReady: () => queue.waitUntilReady(),
@@ -59,9 +59,9 @@ function startRelay(url: string) {
     },
   };
   // Default backoff (at most 2 s between attempts); a short poll only so the test's first event goes quickly.
-  relay = createOutboxRelay({ sql: db.sql, queue: counted, pollMs: 100, log });
+  relay = createOutboxRelay({ sql: db.sql, queue: counted, pollMs: 100, logger });
   relay.start();
-  return { queue, lines, attempts: () => attempts, warnings: () => lines.filter((l) => l.level === "warn") };
+  return { queue, lines, attempts: () => attempts, warnings: () => lines.filter((l) => l.level === "warn").map(({ level, msg }) => ({ level, msg })) };
 }
 
 describe.skipIf(!redisServerInstalled())("outbox relay while Redis is down", () => {

@@ -6,6 +6,7 @@ import { EVENT_JOB_OPTIONS, type OutboxEvent } from "../notifications/events.ts"
 import { createTestDatabase, type TestDatabase } from "../testing/test-database.ts";
 import { deletePrefix, requireRedis, testRedisUrl, uniquePrefix } from "../testing/test-redis.ts";
 import { createNotificationsQueue, type NotificationsQueue } from "./notifications-queue.ts";
+import { createLogger } from "../observability/logger.ts";
 import { createOutboxRelay, purgePublished, type EventQueue, type OutboxRelay } from "./relay.ts";
 import { writeEvent } from "./write-event.ts";
 
@@ -34,7 +35,7 @@ afterEach(async () => {
 });
 
 const relay = (options: Partial<Parameters<typeof createOutboxRelay>[0]> = {}) => {
-  const r = createOutboxRelay({ sql: db.sql, queue: notifications.queue, log: () => {}, ...options });
+  const r = createOutboxRelay({ sql: db.sql, queue: notifications.queue, logger: createLogger("relay", "silent"), ...options });
   relays.push(r);
   return r;
 };

@@ -3,6 +3,7 @@
 // without losing an event or ever holding up a request.
 import type { Sql } from "postgres";
 import { EVENT_JOB_OPTIONS, type EventJobData } from "../notifications/events.ts";
+import type { Logger } from "../observability/logger.ts";
 
 export type EventJob = { name: string; data: EventJobData; opts: typeof EVENT_JOB_OPTIONS & { jobId: string } };
 
@@ -12,8 +13,6 @@ export type EventQueue = {
   /** Resolves once the queue's connection was ready; stays pending while Redis has never answered. */
   waitUntilReady(): Promise<unknown>;
 };
-
-export type RelayLog = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
 export type OutboxRelayOptions = {
   sql: Sql;
@@ -27,7 +26,7 @@ export type OutboxRelayOptions = {
   publishTimeoutMs?: number;
   /** Published rows older than a day are deleted at most this often. */
   purgeEveryMs?: number;
-  log?: RelayLog;
+  logger: Logger;
 };
 
 export type OutboxRelay = {
@@ -49,8 +48,6 @@ export class QueueUnavailableError extends Error {
     this.name = "QueueUnavailableError";
   }
 }
-
-const jsonLog: RelayLog = (level, msg, fields) => console.log(JSON.stringify({ level, msg, ...fields }));
 
 export const toJob = (row: OutboxRow): EventJob => ({
   name: row.type,
@@ -79,7 +76,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { sql, queue, batchSize = 100, pollMs = 1000, maxBackoffMs = 2000, publishTimeoutMs = 2000, purgeEveryMs = 5 * 60_000, log = jsonLog } = options;
+  const { sql, queue, batchSize = 100, pollMs = 1000, maxBackoffMs = 2000, publishTimeoutMs = 2000, purgeEveryMs = 5 * 60_000, logger } = options;
 
   async function publishOnce(): Promise<number> {
     // A queue whose Redis never answered waits for it inside addBulk instead of failing fast; wait here,
@@ -127,7 +124,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function pass(): Promise<number> {
     try {
       const published = await publishOnce();
-      if (outage) log("info", `${outage === "redis" ? "Redis" : "the database"} is reachable again; pending notifications are being published`, { published });
+      if (outage) logger.info(`${outage === "redis" ? "Redis" : "the database"} is reachable again; pending notifications are being published`, { published });
       outage = undefined;
       failures = 0;
       await purgeIfDue();
@@ -138,8 +135,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // One line per outage, not one per retry.
       if (outage !== kind) {
         outage = kind;
-        if (kind === "redis") log("warn", "notifications wait in the outbox until Redis is reachable", { error: (err as Error).message });
-        else log("error", "outbox relay cannot read the outbox; retrying", { error: (err as Error).message });
+        if (kind === "redis") logger.warn("notifications wait in the outbox until Redis is reachable", { error: (err as Error).message });
+        else logger.error("outbox relay cannot read the outbox; retrying", { error: (err as Error).message });
       }
       return Math.min(maxBackoffMs, 250 * 2 ** (failures - 1));
     }
@@ -151,7 +148,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     try {
       await purgePublished(sql);
     } catch (err) {
-      log("warn", "outbox relay could not purge published rows", { error: (err as Error).message });
+      logger.warn("outbox relay could not purge published rows", { error: (err as Error).message });
     }
   }
 

@@ -2,6 +2,7 @@
 // prefix, the relay started on the service's database, and one close for shutdown. Redis being down at
 // start-up is fine: the relay waits for it.
 import type { Sql } from "postgres";
+import type { Logger } from "../observability/logger.ts";
 import { createNotificationsQueue } from "./notifications-queue.ts";
 import { createOutboxRelay, type OutboxRelayOptions } from "./relay.ts";
 
@@ -9,18 +10,18 @@ export type RunningOutboxRelay = { wake(): void; close(): Promise<void> };
 
 export function startOutboxRelay(options: {
   sql: Sql;
-  service: string;
+  logger: Logger;
   redisUrl: string;
   prefix: string;
-  relay?: Omit<OutboxRelayOptions, "sql" | "queue" | "log">;
+  relay?: Omit<OutboxRelayOptions, "sql" | "queue" | "logger">;
 }): RunningOutboxRelay {
-  const { sql, service, redisUrl, prefix } = options;
+  const { sql, logger, redisUrl, prefix } = options;
   const notifications = createNotificationsQueue({ redisUrl, prefix });
   const relay = createOutboxRelay({
     ...options.relay,
     sql,
     queue: notifications.queue,
-    log: (level, msg, fields) => console.log(JSON.stringify({ level, service, msg, ...fields })),
+    logger,
   });
   relay.start();
   return {

@@ -1,6 +1,8 @@
 // How many lines a user's cart has now, from the cart service (GET /users/:id/cart).
 import { z } from "zod";
-import { createUpstreamClient, UpstreamInvalidResponseError, type UpstreamClient, type UpstreamClientOptions } from "./upstream.ts";
+import { createUpstreamClient, type UpstreamClient } from "@storefront/shared/upstream/client";
+import { UpstreamInvalidResponseError } from "@storefront/shared/upstream/errors";
+import type { WorkerClientOptions } from "./options.ts";
 
 const lines = z.array(z.object({ product_id: z.number(), quantity: z.number() }));
 
@@ -9,15 +11,17 @@ export type CartClient = {
   cartLines(userId: number, signal?: AbortSignal): Promise<number>;
 };
 
-export function createCartClient(options: Omit<UpstreamClientOptions, "name">): CartClient {
-  const upstream = createUpstreamClient({ ...options, name: "cart" });
+export function createCartClient(options: WorkerClientOptions): CartClient {
+  const upstream = createUpstreamClient("cart", options.baseUrl, { fetch: options.fetch, breaker: options.breaker, retry: null });
+  const parse = (body: unknown) => {
+    const parsed = lines.safeParse(body);
+    if (!parsed.success) throw new UpstreamInvalidResponseError("cart", `cart: ${parsed.error.message}`);
+    return parsed.data.length;
+  };
   return {
     upstream,
-    async cartLines(userId, signal) {
-      const path = `/users/${userId}/cart`;
-      const parsed = lines.safeParse(await upstream.getJson(path, signal));
-      if (!parsed.success) throw new UpstreamInvalidResponseError("cart", `GET ${path}: ${parsed.error.message}`);
-      return parsed.data.length;
+    cartLines(userId, signal) {
+      return upstream.getJson(`/users/${userId}/cart`, { deadline: options.deadlineMs, signal }, parse);
     },
   };
 }

@@ -1,24 +1,28 @@
 // Who favorited a product, from the favorites service (GET /products/:id/favorited-by), one keyset page a call.
 import { z } from "zod";
-import { createUpstreamClient, UpstreamInvalidResponseError, type UpstreamClient, type UpstreamClientOptions } from "./upstream.ts";
+import { createUpstreamClient, type UpstreamClient } from "@storefront/shared/upstream/client";
+import { UpstreamInvalidResponseError } from "@storefront/shared/upstream/errors";
+import type { WorkerClientOptions } from "./options.ts";
 
 const page = z.array(z.object({ user_id: z.number().int().positive() }));
 
 export type FavoritesClient = {
   readonly upstream: UpstreamClient;
-  /** user_ids after `after`, ascending, at most `limit`. A 404 (unknown product) throws UpstreamRejectedError. */
+  /** user_ids after `after`, ascending, at most `limit`. A 404 (unknown product) throws UpstreamStatusError. */
   favoritedBy(productId: number, after: number, limit: number, signal?: AbortSignal): Promise<number[]>;
 };
 
-export function createFavoritesClient(options: Omit<UpstreamClientOptions, "name">): FavoritesClient {
-  const upstream = createUpstreamClient({ ...options, name: "favorites" });
+export function createFavoritesClient(options: WorkerClientOptions): FavoritesClient {
+  const upstream = createUpstreamClient("favorites", options.baseUrl, { fetch: options.fetch, breaker: options.breaker, retry: null });
+  const parse = (body: unknown) => {
+    const parsed = page.safeParse(body);
+    if (!parsed.success) throw new UpstreamInvalidResponseError("favorites", `favorited-by: ${parsed.error.message}`);
+    return parsed.data.map((row) => row.user_id);
+  };
   return {
     upstream,
-    async favoritedBy(productId, after, limit, signal) {
-      const path = `/products/${productId}/favorited-by?after=${after}&limit=${limit}`;
-      const parsed = page.safeParse(await upstream.getJson(path, signal));
-      if (!parsed.success) throw new UpstreamInvalidResponseError("favorites", `GET ${path}: ${parsed.error.message}`);
-      return parsed.data.map((row) => row.user_id);
+    favoritedBy(productId, after, limit, signal) {
+      return upstream.getJson(`/products/${productId}/favorited-by?after=${after}&limit=${limit}`, { deadline: options.deadlineMs, signal }, parse);
     },
   };
 }

@@ -2,7 +2,7 @@
 // configured) a signed POST for each recipient the webhook has not acknowledged yet. Both steps skip what
 // an earlier attempt already did, so a retried or re-run job never duplicates a row or re-sends a delivery.
 import { UnrecoverableError } from "bullmq";
-import { abortError } from "../clients/upstream.ts";
+import { abortError } from "@storefront/shared/abort";
 import { insertInboxRows, recordWebhookDelivery, webhookDeliveredTo, type Notification } from "../db/inbox.ts";
 import type { ProcessorContext } from "./context.ts";
 

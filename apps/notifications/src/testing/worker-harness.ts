@@ -5,11 +5,12 @@ import { Queue, type Job, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import type { Sql } from "postgres";
 import { EVENT_JOB_OPTIONS, NOTIFICATIONS_QUEUE, workerRedisOptions, type EventJobData, type OutboxEvent } from "@storefront/shared/notifications/events";
+import { createLogger } from "@storefront/shared/observability/logger";
 import { deletePrefix, testRedisUrl, uniquePrefix } from "@storefront/shared/testing/test-redis";
 import { createCartClient } from "../clients/cart.ts";
 import { createFavoritesClient } from "../clients/favorites.ts";
 import type { WebhookSender } from "../webhook.ts";
-import { createNotificationsWorker, type Log, type NotificationsWorker } from "../worker.ts";
+import { createNotificationsWorker, type NotificationsWorker } from "../worker.ts";
 import { startStubServices, type StubServices } from "./stub-services.ts";
 
 export type Harness = {
@@ -48,7 +49,7 @@ export async function startHarness(options: {
   const producer = new Queue(NOTIFICATIONS_QUEUE, { connection: producerConnection, prefix });
   producer.on("error", () => {}); // a test that restarts Redis sees these; ioredis reconnects
   const logs: string[] = [];
-  const log: Log = (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields }));
+  const logger = createLogger("notifications", "debug", (line) => logs.push(line));
   const deadlineMs = options.deadlineMs ?? 2000;
   const notifications = createNotificationsWorker({
     connection,
@@ -60,7 +61,7 @@ export async function startHarness(options: {
     webhook: options.webhook,
     reminderDelayMs: options.reminderDelayMs ?? 60_000,
     favoritesPageSize: options.favoritesPageSize,
-    log,
+    logger,
   });
   await notifications.worker.waitUntilReady();
 
