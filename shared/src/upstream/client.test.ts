@@ -34,7 +34,7 @@ describe("the upstream client owns the deadline", () => {
     answer = hang;
     const client = createUpstreamClient("u", base);
     const started = performance.now();
-    const error = await client.getJson("/slow", { deadline: 80 }).catch((e) => e);
+    const error: any = await client.getJson("/slow", { deadline: 80 }).catch((e) => e);
     expect(rootOf(error)).toBeInstanceOf(DeadlineExceededError);
     expect(performance.now() - started).toBeGreaterThanOrEqual(75);
     expect(performance.now() - started).toBeLessThan(600);
@@ -42,7 +42,7 @@ describe("the upstream client owns the deadline", () => {
 
   test("the deadline covers reading the body: headers then a stalled body still ends on time", async () => {
     answer = () => new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode("[")) }), { headers: { "content-type": "application/json" } });
-    const error = await createUpstreamClient("u", base, { retry: null }).getJson("/stall", { deadline: 80 }).catch((e) => e);
+    const error: any = await createUpstreamClient("u", base, { retry: null }).getJson("/stall", { deadline: 80 }).catch((e) => e);
     expect(error).toBeInstanceOf(DeadlineExceededError);
   });
 
@@ -77,7 +77,7 @@ describe("the upstream client owns the deadline", () => {
     const job = new AbortController();
     const call = createUpstreamClient("u", base, { retry: null }).getJson("/job", { deadline: 10_000, signal: job.signal });
     setTimeout(() => job.abort("the worker is shutting down"), 20);
-    const error = await call.catch((e) => e);
+    const error: any = await call.catch((e) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toContain("the worker is shutting down");
   });
@@ -121,7 +121,7 @@ describe("GET", () => {
   test("a 4xx is the caller's: UpstreamStatusError with its body, no retry, and the breaker stays closed", async () => {
     answer = () => Response.json({ error: { code: "NOT_FOUND" } }, { status: 404 });
     const client = createUpstreamClient("u", base, { retry: FAST_RETRY, breaker: { minCalls: 1 } });
-    const error = await client.getJson("/missing", { deadline: 1000 }).catch((e) => e);
+    const error: any = await client.getJson("/missing", { deadline: 1000 }).catch((e) => e);
     expect(error).toBeInstanceOf(UpstreamStatusError);
     expect({ status: error.status, body: error.body }).toEqual({ status: 404, body: { error: { code: "NOT_FOUND" } } });
     expect(seen).toHaveLength(1);
@@ -131,7 +131,7 @@ describe("GET", () => {
   test("a 5xx is retried within the deadline, then TooManyRetriesError; enough of them open the breaker", async () => {
     answer = () => new Response("down", { status: 503 });
     const client = createUpstreamClient("u", base, { retry: FAST_RETRY, breaker: { minCalls: 3 } });
-    const error = await client.getJson("/down", { deadline: 1000 }).catch((e) => e);
+    const error: any = await client.getJson("/down", { deadline: 1000 }).catch((e) => e);
     expect(error).toBeInstanceOf(TooManyRetriesError);
     expect(seen).toHaveLength(3);
     expect(client.breaker.state).toBe("open");
@@ -141,7 +141,7 @@ describe("GET", () => {
 
   test("a redirect is not followed: the 3xx is an UpstreamStatusError", async () => {
     answer = () => new Response(null, { status: 302, headers: { location: "http://example.invalid/" } });
-    const error = await createUpstreamClient("u", base).getJson("/moved", { deadline: 1000 }).catch((e) => e);
+    const error: any = await createUpstreamClient("u", base).getJson("/moved", { deadline: 1000 }).catch((e) => e);
     expect(error).toBeInstanceOf(UpstreamStatusError);
     expect(error.status).toBe(302);
   });
@@ -161,7 +161,7 @@ describe("send", () => {
 
   test("a 5xx throws UpstreamStatusError after one attempt (a change is not idempotent)", async () => {
     answer = () => new Response("boom", { status: 500 });
-    const error = await createUpstreamClient("u", base, { retry: FAST_RETRY }).send("POST", "/things", { deadline: 1000, json: {} }).catch((e) => e);
+    const error: any = await createUpstreamClient("u", base, { retry: FAST_RETRY }).send("POST", "/things", { deadline: 1000, json: {} }).catch((e) => e);
     expect(error).toBeInstanceOf(UpstreamStatusError);
     expect(seen).toHaveLength(1);
   });

@@ -1,0 +1,56 @@
+// Stand-ins for products, inventory, cart, favorites and notifications on one real port, for the BFF's
+// process-level fault tests: fixed data, and every write recorded by its x-request-id so a test can tell
+// whether one reached the service more than once.
+export type FaultStubs = {
+  port: number;
+  url: string;
+  catalogue: { product_id: number; product_name: string; price_cents: number }[];
+  /** Lines in every user's cart. */
+  cartLines: number;
+  /** A mark to pass to writesSince(). */
+  writesSeen(): number;
+  /** x-request-id -> how many times it reached a write route, for the writes after the mark. */
+  writesSince(mark: number): Map<string, number>;
+  stop(): Promise<void>;
+};
+
+export function startFaultStubs(): FaultStubs {
+  const catalogue = [1, 2, 3, 4, 5].map((id) => ({ product_id: id, product_name: `Product ${id}`, price_cents: 100 * id }));
+  const cartLines = 2;
+  const writes: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const { pathname, searchParams } = new URL(req.url);
+      if (req.method === "GET" && pathname === "/products") return Response.json(catalogue);
+      if (req.method === "GET" && pathname === "/inventory") {
+        const ids = (searchParams.get("ids") ?? "").split(",").map(Number);
+        return Response.json(ids.map((id) => ({ product_id: id, inventory: id * 10 })));
+      }
+      if (req.method === "GET" && /^\/users\/\d+\/cart$/.test(pathname)) {
+        return Response.json(Array.from({ length: cartLines }, (_, i) => ({ product_id: i + 1, quantity: 1 })));
+      }
+      if (req.method === "GET" && /^\/users\/\d+\/favorites$/.test(pathname)) return Response.json([{ product_id: 1 }, { product_id: 2 }, { product_id: 3 }]);
+      if (req.method === "POST" && /^\/users\/\d+\/(cart|favorites)$/.test(pathname)) {
+        writes.push(req.headers.get("x-request-id") ?? "(none)");
+        return Response.json(await req.json(), { status: 201 });
+      }
+      if (req.method === "GET" && /^\/users\/\d+\/notifications$/.test(pathname)) return Response.json([]);
+      return Response.json({ error: { code: "NOT_FOUND", message: `no stub for ${req.method} ${pathname}` } }, { status: 404 });
+    },
+  });
+  return {
+    port: server.port!,
+    url: `http://127.0.0.1:${server.port}`,
+    catalogue,
+    cartLines,
+    writesSeen: () => writes.length,
+    writesSince(mark) {
+      const counts = new Map<string, number>();
+      for (const id of writes.slice(mark)) counts.set(id, (counts.get(id) ?? 0) + 1);
+      return counts;
+    },
+    stop: () => server.stop(true),
+  };
+}
