@@ -1,16 +1,17 @@
 // `bun run dev`: checks that the apps' ports are free, makes sure a Redis answers (starting one for the session
 // when none does and redis-server is installed), starts the apps as child processes with their output prefixed
-// by name, waits until each answers /ready, and stops them all on Ctrl-C / SIGTERM or when one dies.
-import type { Subprocess } from "bun";
+// by name, waits until each answers /ready, restarts one that dies (scripts/supervisor.ts), and stops them all
+// on Ctrl-C / SIGTERM / SIGHUP.
 import { fileURLToPath } from "node:url";
-import { APPS, appEnv, type AppSpec, type Ports } from "./apps.ts";
-import { forEachLine } from "./lines.ts";
+import { APPS, appEnv, type Ports } from "./apps.ts";
 import { portProblem } from "./ports.ts";
 import { DEV_REDIS_URL, redisAnswers, redisServerOnPath, startSessionRedis, type SessionRedis } from "./redis.ts";
+import { describeExit, supervise, type SupervisedApp } from "./supervisor.ts";
 import { waitUntilReady } from "./wait-ready.ts";
 
 // A first start with an empty embedded-database directory runs initdb (several seconds per app, five at once).
-const READY_TIMEOUT_MS = 60_000;
+// DEV_READY_TIMEOUT_MS shortens it, so a test of an app that never starts need not wait a minute.
+const DEFAULT_READY_TIMEOUT_MS = 60_000;
 // Longer than the apps' own drain grace (10 s), so a clean shutdown is never cut short.
 const STOP_GRACE_MS = 15_000;
 
@@ -40,68 +41,52 @@ function readPorts(): { ports: Ports; errors: string[] } {
   return { ports, errors };
 }
 
-const { ports, errors } = readPorts();
+function readReadyTimeout(): { readyTimeoutMs: number; errors: string[] } {
+  const raw = process.env.DEV_READY_TIMEOUT_MS;
+  const readyTimeoutMs = raw ? Number(raw) : DEFAULT_READY_TIMEOUT_MS;
+  const ok = Number.isInteger(readyTimeoutMs) && readyTimeoutMs >= 1;
+  return { readyTimeoutMs, errors: ok ? [] : [`DEV_READY_TIMEOUT_MS must be a whole number of milliseconds, got "${raw}"`] };
+}
+
+const { readyTimeoutMs, errors: timeoutErrors } = readReadyTimeout();
+const { ports, errors: portErrors } = readPorts();
+const errors = [...timeoutErrors, ...portErrors];
 if (errors.length) {
   for (const error of errors) console.error(`dev: ${error}`);
   console.error("dev: nothing was started");
   process.exit(1);
 }
 
-type Running = { app: AppSpec; proc: Subprocess<"ignore", "pipe", "pipe">; output: Promise<unknown> };
-const running: Running[] = [];
+const apps: SupervisedApp[] = [];
 let stopping = false;
 let redisSession: SessionRedis | undefined;
 let redisPreparing: Promise<unknown> = Promise.resolve();
 const abortWaits = new AbortController();
 const startedAt = performance.now();
-
-function start(app: AppSpec): Running {
-  const proc = Bun.spawn([process.execPath, app.entry], {
-    cwd: root,
-    env: { ...process.env, ...appEnv(app.name, ports) },
-    // Own process group: Ctrl-C reaches only this runner, and each app gets exactly one SIGTERM from it
-    // (a second signal during its drain would kill it with the default action).
-    detached: true,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const prefix = `${app.name.padEnd(nameWidth)} | `;
-  const output = Promise.all([
-    forEachLine(proc.stdout, (line) => process.stdout.write(prefix + line + "\n")),
-    forEachLine(proc.stderr, (line) => process.stderr.write(prefix + line + "\n")),
-  ]);
-  void proc.exited.then((code) => {
-    if (!stopping) void stop(1, `${app.name} exited unexpectedly (${describeExit(proc, code)}); stopping the others`);
-  });
-  return { app, proc, output };
-}
-
-const describeExit = (proc: Subprocess, code: number | null) => (proc.signalCode ? `signal ${proc.signalCode}` : `exit code ${code}`);
+const readyUrl = (name: keyof Ports) => `http://127.0.0.1:${ports[name]}/ready`;
 
 async function stop(exitCode: number, reason: string) {
   if (stopping) return;
   stopping = true;
   abortWaits.abort();
   say(reason);
-  for (const { proc } of running) if (proc.exitCode === null && !proc.signalCode) proc.kill("SIGTERM");
-  const allExited = Promise.all(running.map((r) => r.proc.exited));
+  const allStopped = Promise.all(apps.map((app) => app.stop()));
   const graceOver = Bun.sleep(STOP_GRACE_MS).then(() => "grace over" as const);
-  if ((await Promise.race([allExited, graceOver])) === "grace over") {
-    for (const { app, proc } of running) {
-      if (proc.exitCode === null && !proc.signalCode) {
+  if ((await Promise.race([allStopped, graceOver])) === "grace over") {
+    for (const app of apps) {
+      if (app.running) {
         say(`${app.name} still running after ${STOP_GRACE_MS / 1000} s, killing it`);
-        proc.kill("SIGKILL");
+        app.kill();
       }
     }
   }
-  await allExited;
+  await allStopped;
   // Only now: the notifications worker talks to Redis until it has drained.
   await redisPreparing.catch(() => {});
   await redisSession?.stop();
   // Let the last lines the apps wrote ("stopped") reach the terminal before exiting.
-  await Promise.race([Promise.all(running.map((r) => r.output)), Bun.sleep(1000)]);
-  for (const { app, proc } of running) if (proc.exitCode !== 0) say(`${app.name} ended with ${describeExit(proc, proc.exitCode)}`);
+  await Promise.race([Promise.all(apps.map((app) => app.outputDone())), Bun.sleep(1000)]);
+  for (const app of apps) if (app.exit && app.exit.code !== 0) say(`${app.name} ended with ${describeExit(app.exit)}`);
   process.exit(exitCode);
 }
 
@@ -112,7 +97,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 
 // Last resort if this runner dies of an error: the apps are in their own process groups and would outlive it.
 process.on("exit", () => {
-  for (const { proc } of running) if (proc.exitCode === null && !proc.signalCode) proc.kill("SIGKILL");
+  for (const app of apps) app.kill();
   redisSession?.kill();
 });
 
@@ -146,20 +131,34 @@ const redisSummary = await preparing;
 // A signal during the preparation: stop() owns the exit.
 if (stopping) await new Promise(() => {});
 
-for (const app of APPS) running.push(start(app));
-
-try {
-  await Promise.all(
-    APPS.map((app) =>
-      waitUntilReady(`http://127.0.0.1:${ports[app.name]}/ready`, { timeoutMs: READY_TIMEOUT_MS, signal: abortWaits.signal }).catch((err) => {
-        throw new Error(`${app.name} did not become ready: ${(err as Error).message}`);
-      }),
-    ),
+for (const app of APPS) {
+  const prefix = `${app.name.padEnd(nameWidth)} | `;
+  apps.push(
+    supervise({
+      name: app.name,
+      cmd: [process.execPath, app.entry],
+      cwd: root,
+      env: { ...process.env, ...appEnv(app.name, ports) },
+      onLine: (line, stream) => process[stream].write(prefix + line + "\n"),
+      say,
+      waitReady: (signal) => waitUntilReady(readyUrl(app.name), { timeoutMs: readyTimeoutMs, signal }),
+    }),
   );
-} catch (err) {
-  // Already stopping (a child died or a signal came): stop() owns the exit.
-  if (!stopping) await stop(1, (err as Error).message);
-  await new Promise(() => {});
+}
+
+// An app that dies meanwhile is restarted by its supervisor, and this keeps polling the same address.
+const readiness = await Promise.allSettled(APPS.map((app) => waitUntilReady(readyUrl(app.name), { timeoutMs: readyTimeoutMs, signal: abortWaits.signal })));
+const notReady = readiness.flatMap((result, i) => (result.status === "rejected" ? [{ app: apps[i]!, err: result.reason as Error }] : []));
+if (notReady.length) {
+  // A signal came meanwhile: stop() owns the exit.
+  if (stopping) await new Promise(() => {});
+  for (const { app, err } of notReady) {
+    const why = app.lastCrash
+      ? `it exited ${app.crashes} time${app.crashes === 1 ? "" : "s"}, the last time with ${describeExit(app.lastCrash)} (its output is above, prefixed "${app.name}")`
+      : err.message;
+    say(`!! ${app.name} did not become ready within ${readyTimeoutMs / 1000} s: ${why}`);
+  }
+  await stop(1, `not all apps became ready within ${readyTimeoutMs / 1000} s; stopping all apps`);
 }
 
 const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);

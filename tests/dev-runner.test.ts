@@ -5,8 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { APPS } from "../scripts/apps.ts";
 import { portIsFree } from "../scripts/ports.ts";
-import { startProcess } from "./support/processes.ts";
+import { restartDelayMs, supervise } from "../scripts/supervisor.ts";
 import { freePort } from "./support/free-ports.ts";
+import { getOnce, listingProblem, type Answer } from "./support/http-answer.ts";
+import { pidListeningOn } from "./support/listening-pid.ts";
+import { pollUntil } from "./support/poll.ts";
+import { repoRoot, startProcess, type TestProcess } from "./support/processes.ts";
 import { READY_TIMEOUT_MS, cleanEnv, freshQueue, freshStorage, pickPorts, portEnv } from "./support/stack.ts";
 
 const CURL_LINE = /^curl -s localhost:(\d+)\/products\/all -H 'x-user-id: 1'$/;
@@ -15,6 +19,113 @@ const DEV_STOP_GRACE_MS = 20_000;
 const prefixWidth = Math.max(...APPS.map((a) => a.name.length));
 const REDIS_MISSING = "notifications wait in the outbox until Redis is reachable";
 const devLines = (output: string[]) => output.filter((line) => line.startsWith(`${"dev".padEnd(prefixWidth)} | `));
+// A restart waits 0.5 s, then the app starts as at start-up (its database is already migrated).
+const RESTART_WITHIN_MS = 30_000;
+// Breakers that opened while an upstream was away: open 5 s, then half-open probes must succeed.
+const BREAKER_RECOVERY_MS = 30_000;
+// The BFF answers within its two 1 s deadlines plus a little; more than this is no answer.
+const LOOP_REQUEST_MS = 5_000;
+
+const tail = (proc: TestProcess) => `\n--- last output of ${proc.name} ---\n${proc.output.slice(-40).join("\n")}`;
+
+describe("the dev supervisor", () => {
+  const quietBackoff = { firstMs: 100, maxMs: 400, stableAfterMs: 60_000 };
+
+  test("waits 0.5 s before the first restart in a row, doubling each time, never more than 30 s", () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 20].map((n) => restartDelayMs(n))).toEqual([500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+  });
+
+  test("restarts a process that keeps exiting, saying so each time with a doubling wait up to the cap; stop() cancels the pending restart", async () => {
+    const said: string[] = [];
+    const app = supervise({
+      name: "crasher",
+      cmd: [process.execPath, "-e", "process.exit(3)"],
+      cwd: repoRoot,
+      env: process.env,
+      onLine: () => {},
+      // Stopping right as the fourth restart is announced: that restart is pending for sure.
+      say: (msg) => {
+        said.push(msg);
+        if (msg.includes("(restart 4)")) void app.stop();
+      },
+      backoff: quietBackoff,
+    });
+    try {
+      await pollUntil("the fourth restart", 20_000, async () => (said.length >= 4 ? true : undefined));
+    } finally {
+      await app.stop();
+    }
+    await Bun.sleep(1000);
+    expect(said).toEqual([
+      "!! crasher exited unexpectedly (exit code 3); restarting it in 0.1 s (restart 1)",
+      "!! crasher exited unexpectedly (exit code 3); restarting it in 0.2 s (restart 2)",
+      "!! crasher exited unexpectedly (exit code 3); restarting it in 0.4 s (restart 3)",
+      "!! crasher exited unexpectedly (exit code 3); restarting it in 0.4 s (restart 4)",
+    ]);
+    expect({ crashes: app.crashes, running: app.running, exit: app.exit }).toEqual({ crashes: 4, running: false, exit: { code: 3, signal: null } });
+  });
+
+  test("passes the output on, says when a restarted process is ready again, and stop() ends a running one with SIGTERM without restarting it", async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "storefront-supervisor-")), "started-once");
+    const script = `const fs = require("node:fs");
+      if (!fs.existsSync(${JSON.stringify(marker)})) { fs.writeFileSync(${JSON.stringify(marker)}, ""); console.error("first run"); process.exit(1); }
+      console.log("up"); setInterval(() => {}, 1000);`;
+    const said: string[] = [];
+    const lines: string[][] = [];
+    const app = supervise({
+      name: "once",
+      cmd: [process.execPath, "-e", script],
+      cwd: repoRoot,
+      env: process.env,
+      onLine: (line, stream) => lines.push([line, stream]),
+      say: (msg) => said.push(msg),
+      waitReady: async () => {},
+      backoff: quietBackoff,
+    });
+    try {
+      await pollUntil("ready again", 20_000, async () => (said.length >= 2 ? true : undefined));
+      await pollUntil("its output", 10_000, async () => (lines.length >= 2 ? true : undefined));
+      expect(said).toEqual([
+        "!! once exited unexpectedly (exit code 1); restarting it in 0.1 s (restart 1)",
+        expect.stringMatching(/^once is ready again after restart 1 \(down \d+\.\d s\)$/),
+      ]);
+      expect(lines).toEqual([
+        ["first run", "stderr"],
+        ["up", "stdout"],
+      ]);
+      expect(app.running).toBe(true);
+      await app.stop();
+      await Bun.sleep(500);
+      expect({ crashes: app.crashes, running: app.running, exit: app.exit, said: said.length }).toEqual({ crashes: 1, running: false, exit: { code: null, signal: "SIGTERM" }, said: 2 });
+    } finally {
+      void app.stop();
+      app.kill();
+      rmSync(join(marker, ".."), { recursive: true, force: true });
+    }
+  });
+
+  test("after a process stayed up long enough, the next wait starts again from the first step", async () => {
+    const said: string[] = [];
+    const app = supervise({
+      name: "steady",
+      cmd: [process.execPath, "-e", "setTimeout(() => process.exit(2), 300)"],
+      cwd: repoRoot,
+      env: process.env,
+      onLine: () => {},
+      say: (msg) => {
+        said.push(msg);
+        if (msg.includes("(restart 3)")) void app.stop();
+      },
+      backoff: { ...quietBackoff, stableAfterMs: 200 },
+    });
+    try {
+      await pollUntil("the third restart", 20_000, async () => (said.length >= 3 ? true : undefined));
+    } finally {
+      await app.stop();
+    }
+    expect(said).toEqual([1, 2, 3].map((n) => `!! steady exited unexpectedly (exit code 2); restarting it in 0.1 s (restart ${n})`));
+  });
+});
 
 describe("bun run dev", () => {
   test(
@@ -116,16 +227,34 @@ describe("bun run dev", () => {
   });
 
   test(
-    "stops the others and exits non-zero naming the app when one dies during start-up",
+    "an app that keeps dying during start-up is restarted with backoff; when start-up time is over it names the app and why, stops all and exits 1",
     async () => {
       const ports = pickPorts();
       const storage = await freshStorage("dev_dies");
       const queue = freshQueue("dev_dies");
       const deadDatabase = `postgres://postgres@127.0.0.1:${pickPorts().cart}/nothing_listens_here`;
-      const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports), CART_DATABASE_URL: deadDatabase });
+      // Long enough for a few restarts of cart, short enough that the test does not wait a minute; whether the
+      // other five made it in time (embedded databases may not) changes nothing here.
+      const readyTimeoutMs = 8_000;
+      const env = { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports), CART_DATABASE_URL: deadDatabase, DEV_READY_TIMEOUT_MS: String(readyTimeoutMs) };
+      const dev = startProcess("dev", ["scripts/dev.ts"], env);
       try {
-        expect(await dev.exitWithin(READY_TIMEOUT_MS)).not.toBe(0);
-        expect(dev.output.join("\n")).toContain("cart exited unexpectedly");
+        expect(await dev.exitWithin(readyTimeoutMs + DEV_STOP_GRACE_MS)).toBe(1);
+        const lines = devLines(dev.output);
+        const restarts = lines.filter((line) => line.includes("exited unexpectedly"));
+        expect(restarts.slice(0, 2)).toEqual([
+          `${"dev".padEnd(prefixWidth)} | !! cart exited unexpectedly (exit code 1); restarting it in 0.5 s (restart 1)`,
+          `${"dev".padEnd(prefixWidth)} | !! cart exited unexpectedly (exit code 1); restarting it in 1.0 s (restart 2)`,
+        ]);
+        expect(restarts.every((line) => line.includes("!! cart exited"))).toBe(true);
+        // Why it never started: the database it cannot reach, in its own prefixed output.
+        expect(dev.output.some((line) => line.startsWith(`${"cart".padEnd(prefixWidth)} | `) && line.includes("ECONNREFUSED"))).toBe(true);
+        expect(lines.filter((line) => line.includes("did not become ready"))).toContainEqual(
+          expect.stringMatching(
+            new RegExp(`^dev\\s+\\| !! cart did not become ready within ${readyTimeoutMs / 1000} s: it exited ${restarts.length} times, the last time with exit code 1 `),
+          ),
+        );
+        expect(lines).not.toContainEqual(expect.stringMatching(/all 6 apps are ready/));
         for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
       } finally {
         await dev.stop(DEV_STOP_GRACE_MS);
@@ -134,5 +263,155 @@ describe("bun run dev", () => {
       }
     },
     READY_TIMEOUT_MS + 60_000,
+  );
+
+  test(
+    "when an app dies it says so loudly and restarts it on the same port, the others keep answering, and the listing is full again",
+    async () => {
+      const ports = pickPorts();
+      const storage = await freshStorage("dev_restart");
+      const queue = freshQueue("dev_restart");
+      const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports) });
+      try {
+        await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
+        const pid = pidListeningOn(ports.inventory);
+        expect(pid).toBeNumber();
+        process.kill(pid!, "SIGKILL");
+
+        // Until inventory answers again, every other app answers its /health and the BFF still serves the listing.
+        const others = APPS.filter((a) => a.name !== "inventory");
+        const seen: { app: string; status: number | string }[] = [];
+        let roundsWhileDown = 0;
+        const back = Date.now() + RESTART_WITHIN_MS;
+        for (;;) {
+          const inventoryUp = (await getOnce(`http://127.0.0.1:${ports.inventory}/ready`)).status === 200;
+          if (inventoryUp) break;
+          roundsWhileDown += 1;
+          for (const app of others) seen.push({ app: app.name, status: (await getOnce(`http://127.0.0.1:${ports[app.name]}/health`)).status });
+          const listing = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, { "x-user-id": "1" });
+          const body = listing.body as { products?: unknown[]; degraded?: string[] } | undefined;
+          // Inventory may already be back by the time the BFF calls it, so "inventory" may or may not be degraded.
+          seen.push({ app: "bff listing", status: listing.status === 200 && body?.products?.length && body.degraded?.every((d) => d === "inventory") ? 200 : `${listing.status} ${JSON.stringify(listing.body)}` });
+          if (Date.now() > back) throw new Error(`inventory did not answer /ready within ${RESTART_WITHIN_MS} ms of being killed${tail(dev)}`);
+          await Bun.sleep(100);
+        }
+        expect(roundsWhileDown).toBeGreaterThan(0);
+        expect(seen.filter((s) => s.status !== 200)).toEqual([]);
+
+        const lines = devLines(dev.output);
+        expect(lines.filter((line) => line.includes("exited unexpectedly"))).toEqual([
+          `${"dev".padEnd(prefixWidth)} | !! inventory exited unexpectedly (signal SIGKILL); restarting it in 0.5 s (restart 1)`,
+        ]);
+        await dev.waitForLine(/^dev\s+\| inventory is ready again after restart 1 \(down \d+\.\d s\)$/, RESTART_WITHIN_MS);
+        expect(pidListeningOn(ports.inventory)).not.toBe(pid);
+        expect(dev.proc.exitCode).toBeNull();
+
+        // The BFF's inventory breaker may have opened while inventory was away; it closes again by itself.
+        const full = await pollUntil("a listing with nothing degraded", BREAKER_RECOVERY_MS, async () => {
+          const listing = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, { "x-user-id": "1" });
+          const body = listing.body as { products: { inventory: number | null }[]; degraded: string[] } | undefined;
+          return listing.status === 200 && body?.degraded.length === 0 ? body : undefined;
+        }, 250);
+        expect(full.products.every((p) => typeof p.inventory === "number")).toBe(true);
+
+        dev.proc.kill("SIGINT");
+        expect(await dev.exitWithin(DEV_STOP_GRACE_MS)).toBe(0);
+        // The restarted inventory drained and exited 0 like the others.
+        expect(dev.output.filter((line) => line.includes("ended with"))).toEqual([]);
+        for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
+      } finally {
+        await dev.stop(DEV_STOP_GRACE_MS);
+        await queue.cleanup();
+        await storage.cleanup();
+      }
+    },
+    READY_TIMEOUT_MS + RESTART_WITHIN_MS + BREAKER_RECOVERY_MS + 60_000,
+  );
+
+  test(
+    "Ctrl-C while a restart is pending cancels it: nothing starts again, exit code 0, all ports free",
+    async () => {
+      const ports = pickPorts();
+      const storage = await freshStorage("dev_cancel");
+      const queue = freshQueue("dev_cancel");
+      const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports) });
+      try {
+        await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
+        // Three crashes in a row: the third restart waits 2 s, ample time for the SIGINT to arrive first.
+        let loud = "";
+        for (const [restart, wait] of [[1, "0.5"], [2, "1.0"], [3, "2.0"]] as const) {
+          const pid = await pollUntil("inventory listening", RESTART_WITHIN_MS, async () => pidListeningOn(ports.inventory));
+          process.kill(pid, "SIGKILL");
+          [loud] = await dev.waitForLine(new RegExp(`^dev\\s+\\| !! inventory exited unexpectedly \\(signal SIGKILL\\); restarting it in ${wait} s \\(restart ${restart}\\)$`), 10_000);
+          if (restart < 3) await dev.waitForLine(new RegExp(`inventory is ready again after restart ${restart} `), RESTART_WITHIN_MS);
+        }
+        dev.proc.kill("SIGINT");
+        expect(await dev.exitWithin(DEV_STOP_GRACE_MS)).toBe(0);
+        const afterLoud = dev.output.slice(dev.output.indexOf(loud));
+        expect(afterLoud.filter((line) => line.startsWith(`${"inventory".padEnd(prefixWidth)} | `) && line.includes("listening"))).toEqual([]);
+        expect(dev.output.filter((line) => line.includes("ended with"))).toEqual([`${"dev".padEnd(prefixWidth)} | inventory ended with signal SIGKILL`]);
+        for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
+      } finally {
+        await dev.stop(DEV_STOP_GRACE_MS);
+        await queue.cleanup();
+        await storage.cleanup();
+      }
+    },
+    READY_TIMEOUT_MS + 60_000,
+  );
+
+  test(
+    "curling the listing in a loop from the moment bun run dev starts never kills anything",
+    async () => {
+      const ports = pickPorts();
+      const storage = await freshStorage("dev_curl_loop");
+      const queue = freshQueue("dev_curl_loop");
+      const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports) });
+      try {
+        const wrong: string[] = [];
+        const statuses = new Map<number, number>();
+        let refused = 0;
+        // Start-up, then the breakers that opened while the upstreams were starting need to close again.
+        const until = Date.now() + READY_TIMEOUT_MS + BREAKER_RECOVERY_MS;
+        for (;;) {
+          if (dev.proc.exitCode !== null || dev.proc.signalCode) throw new Error(`dev exited while the listing was being requested${tail(dev)}`);
+          if (Date.now() > until) throw new Error(`no listing with nothing degraded within ${READY_TIMEOUT_MS + BREAKER_RECOVERY_MS} ms${tail(dev)}`);
+          const answer = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, { "x-user-id": "1" }, LOOP_REQUEST_MS);
+          if (answer.status === "refused") {
+            // Nothing listens yet (or any more: a crash shows up in dev's output below).
+            refused += 1;
+            await Bun.sleep(50);
+            continue;
+          }
+          if (typeof answer.status === "string") {
+            wrong.push(answer.status);
+            await Bun.sleep(50);
+            continue;
+          }
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          const problem = listingProblem(answer as Answer & { status: number });
+          if (problem) wrong.push(problem);
+          if (answer.status === 200 && (answer.body as { degraded: unknown[] }).degraded.length === 0) break;
+          await Bun.sleep(10);
+        }
+        console.log(`listing loop: ${refused} refused, answers by status: ${JSON.stringify(Object.fromEntries(statuses))}`);
+        const unexpectedExits = devLines(dev.output).filter((line) => line.includes("exited unexpectedly"));
+        // When an app died, what it printed just before says why.
+        const firstExit = dev.output.indexOf(unexpectedExits[0]!);
+        const dead = unexpectedExits[0]?.match(/!! (\S+) exited/)?.[1];
+        const lastWords = dead ? dev.output.slice(0, firstExit).filter((line) => line.startsWith(`${dead.padEnd(prefixWidth)} | `)).slice(-15) : [];
+        expect({ unexpectedExits, lastWords }).toEqual({ unexpectedExits: [], lastWords: [] });
+        expect(wrong).toEqual([]);
+
+        dev.proc.kill("SIGINT");
+        expect(await dev.exitWithin(DEV_STOP_GRACE_MS)).toBe(0);
+        expect(dev.output.filter((line) => line.includes("ended with"))).toEqual([]);
+      } finally {
+        await dev.stop(DEV_STOP_GRACE_MS);
+        await queue.cleanup();
+        await storage.cleanup();
+      }
+    },
+    READY_TIMEOUT_MS + BREAKER_RECOVERY_MS + 60_000,
   );
 });
