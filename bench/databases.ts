@@ -1,8 +1,12 @@
 // The benchmark's own databases on BENCH_DATABASE_URL's server: created fresh before a run, dropped after.
+// `bun run chaos` uses the same functions with its own prefix and notifications too.
 // Uses psql (the workspace's postgres.js is not resolvable from the repository root, and nothing may be added).
 
 export const BENCH_SERVICES = ["products", "inventory", "favorites", "cart"] as const;
 export type BenchService = (typeof BENCH_SERVICES)[number];
+/** Every service that owns a database. */
+export const DATABASE_SERVICES = [...BENCH_SERVICES, "notifications"] as const;
+export type DatabaseService = (typeof DATABASE_SERVICES)[number];
 
 export const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -23,19 +27,25 @@ export async function psql(url: string, sqlText: string): Promise<string> {
 }
 
 /** Drops and creates bench_<service> for every service; returns each service's URL. */
-export async function createBenchDatabases(adminUrl: string): Promise<Record<BenchService, string>> {
-  const urls = {} as Record<BenchService, string>;
-  for (const service of BENCH_SERVICES) {
-    await psql(adminUrl, `drop database if exists bench_${service} with (force)`);
-    await psql(adminUrl, `create database bench_${service}`);
-    urls[service] = databaseUrl(adminUrl, `bench_${service}`);
+export const createBenchDatabases = (adminUrl: string) => createDatabases(adminUrl, "bench", BENCH_SERVICES);
+
+export const dropBenchDatabases = (adminUrl: string) => dropDatabases(adminUrl, "bench", BENCH_SERVICES);
+
+/** Drops and creates <prefix>_<service> for each of `services`; returns each service's URL. */
+export async function createDatabases<S extends string>(adminUrl: string, prefix: string, services: readonly S[]): Promise<Record<S, string>> {
+  const urls = {} as Record<S, string>;
+  for (const service of services) {
+    await psql(adminUrl, `drop database if exists ${prefix}_${service} with (force)`);
+    await psql(adminUrl, `create database ${prefix}_${service}`);
+    urls[service] = databaseUrl(adminUrl, `${prefix}_${service}`);
   }
   return urls;
 }
 
-export async function dropBenchDatabases(adminUrl: string): Promise<void> {
-  for (const service of BENCH_SERVICES) {
-    await psql(adminUrl, `drop database if exists bench_${service} with (force)`).catch((err) => console.error(`bench: ${(err as Error).message}`));
+/** Drops <prefix>_<service> for each of `services`; a failure is printed, not thrown (this runs in clean-up). */
+export async function dropDatabases(adminUrl: string, prefix: string, services: readonly string[]): Promise<void> {
+  for (const service of services) {
+    await psql(adminUrl, `drop database if exists ${prefix}_${service} with (force)`).catch((err) => console.error(`${prefix}: ${(err as Error).message}`));
   }
 }
 

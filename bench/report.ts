@@ -100,3 +100,23 @@ export function renderResults(machine: Machine, sections: Section[], notes: stri
     ...(notes.length ? ["## Notes", "", ...notes.map((n) => `- ${n}`), ""] : []),
   ].join("\n");
 }
+
+// `bun run chaos` keeps its own section in RESULTS.md between these markers; `bun run bench` rewrites the rest
+// of the file and carries that section over.
+export const CHAOS_START = "<!-- chaos:start -->";
+export const CHAOS_END = "<!-- chaos:end -->";
+
+/** The chaos section of a RESULTS.md, markers included, or null when it has none. */
+export function chaosSection(markdown: string): string | null {
+  const start = markdown.indexOf(CHAOS_START);
+  const end = markdown.indexOf(CHAOS_END, start);
+  return start >= 0 && end > start ? markdown.slice(start, end + CHAOS_END.length) : null;
+}
+
+/** `markdown` with its chaos section replaced by `section` (markers included), or with it appended at the end. */
+export function withChaosSection(markdown: string, section: string | null): string {
+  if (section === null) return markdown;
+  const old = chaosSection(markdown);
+  if (old !== null) return markdown.replace(old, () => section);
+  return markdown.trim() ? `${markdown.trimEnd()}\n\n${section}\n` : `${section}\n`;
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { BenchContext } from "./context.ts";
 import { createBenchDatabases, DEFAULT_ADMIN_URL, dropBenchDatabases, psql, trimCatalogueToTen } from "./databases.ts";
 import { peerUnavailable, startPeer, type Peer } from "./peer.ts";
-import { renderResults, type Section } from "./report.ts";
+import { chaosSection, renderResults, withChaosSection, type Section } from "./report.ts";
 import { loadAverage, machineBusyOver, rssMb } from "./proc.ts";
 import { deadline } from "./scenarios/deadline.ts";
 import { listingThroughput } from "./scenarios/listing-throughput.ts";
@@ -162,7 +162,9 @@ async function main() {
     sections,
     notes,
   );
-  await Bun.write(RESULTS, markdown);
+  // The chaos run's section (bun run chaos) is not ours to drop.
+  const previous = await Bun.file(RESULTS).text().catch(() => "");
+  await Bun.write(RESULTS, withChaosSection(markdown, chaosSection(previous)));
   log(`wrote ${RESULTS}`);
   const targetsTable = markdown.split("## Targets")[1]?.split("\n## ")[0] ?? "";
   console.log(targetsTable.trim());

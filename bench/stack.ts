@@ -6,9 +6,9 @@ import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchService } from "./databases.ts";
+import type { BenchService, DatabaseService } from "./databases.ts";
 
-export type AppName = BenchService | "bff";
+export type AppName = DatabaseService | "bff";
 
 export type RunningApp = {
   name: string;
@@ -16,6 +16,8 @@ export type RunningApp = {
   pid: number;
   url: string;
   logFile: string;
+  /** Settles when the process has exited, with how: "exit code 1", "signal SIGKILL". */
+  exited: Promise<string>;
   stop(): Promise<void>;
 };
 
@@ -56,18 +58,27 @@ export async function freePort(): Promise<number> {
 }
 const taken = new Set<number>();
 
-export async function startApp(name: AppName, env: Record<string, string>, label: string = name): Promise<RunningApp> {
+export type StartOptions = {
+  /** That port rather than a free one (a restart on the port its clients know). */
+  port?: number;
+  /** Its own process group, so a Ctrl-C in the terminal reaches only the runner, which then stops it. */
+  detached?: boolean;
+};
+
+export async function startApp(name: AppName, env: Record<string, string>, label: string = name, options: StartOptions = {}): Promise<RunningApp> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startAppOnce(name, env, label, await freePort());
+      return await startAppOnce(name, env, label, options.port ?? (await freePort()), options.detached ?? false);
     } catch (err) {
-      // Another process may take the port between the check and the app's bind.
+      // Another process may take the port between the check and the app's bind; a given port may still be
+      // held for a moment by the process that had it.
       if (attempt >= 3 || !/already in use/.test((err as Error).message)) throw err;
+      if (options.port !== undefined) await Bun.sleep(500);
     }
   }
 }
 
-async function startAppOnce(name: AppName, env: Record<string, string>, label: string, port: number): Promise<RunningApp> {
+async function startAppOnce(name: AppName, env: Record<string, string>, label: string, port: number, detached: boolean): Promise<RunningApp> {
   const logFile = join(benchLogDir(), `${label}.log`);
   const fd = openSync(logFile, "a");
   const proc = Bun.spawn([process.execPath, `apps/${name}/src/index.ts`], {
@@ -76,12 +87,14 @@ async function startAppOnce(name: AppName, env: Record<string, string>, label: s
     stdin: "ignore",
     stdout: fd,
     stderr: fd,
+    detached,
   });
   closeSync(fd);
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
   const url = `http://127.0.0.1:${port}`;
-  const app: RunningApp = { name: label, port, pid: proc.pid, url, logFile, stop: () => stopProcess(proc) };
+  const exited = proc.exited.then(() => (proc.signalCode ? `signal ${proc.signalCode}` : `exit code ${proc.exitCode}`));
+  const app: RunningApp = { name: label, port, pid: proc.pid, url, logFile, exited, stop: () => stopProcess(proc) };
   try {
     await waitReady(`${url}/ready`, proc, 30_000);
   } catch (err) {
@@ -122,7 +135,8 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((proc) => stopProcess(proc)));
 }
 
-function tail(file: string, lines = 20): string {
+/** The last `lines` lines of a log file. */
+export function tail(file: string, lines = 20): string {
   try {
     return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
   } catch {

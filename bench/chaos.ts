@@ -1,0 +1,193 @@
+// `bun run chaos`: the whole stack under a steady open-loop load while its parts are killed and restarted.
+//   bun run chaos                    # 60 s of load; about 2 minutes with start-up and the wait for events
+//   CHAOS_SECONDS=20 bun run chaos   # shorter (kills that no longer fit are skipped and reported)
+// Fresh chaos_* databases on CHAOS_DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/postgres),
+// a private redis-server with AOF, the six apps as processes; listings (40/s) and cart writes (5/s) on the BFF,
+// stock and price changes (2/s) on the inventory and products services
+// while products, inventory, favorites, cart, notifications and then redis-server are SIGKILLed in turn and
+// restarted 2 s later. The BFF is never killed: if it exits on its own, that is recorded and it is restarted.
+// Reported: BFF restarts (must be 0), answers by status, time from each kill to the next full listing, and
+// outbox events written vs published vs found in Redis (must be equal). Exit 1 if either check fails.
+// Figures go to bench/RESULTS.md between <!-- chaos:start --> and <!-- chaos:end -->. CHAOS_KEEP_LOGS=1 keeps logs.
+import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createDatabases, DATABASE_SERVICES, DEFAULT_ADMIN_URL, dropDatabases, psql, type DatabaseService } from "./databases.ts";
+import { withChaosSection } from "./report.ts";
+import { benchLogDir, freePort } from "./stack.ts";
+import { runKills, type KillTarget } from "./chaos/kills.ts";
+import { runLoad } from "./chaos/load.ts";
+import { EMITTERS, waitForEvents } from "./chaos/outbox.ts";
+import { startChaosRedis, type ChaosRedis } from "./chaos/redis.ts";
+import { summarize } from "./chaos/summary.ts";
+import { createSupervisor } from "./chaos/supervisor.ts";
+
+const RESULTS = fileURLToPath(new URL("./RESULTS.md", import.meta.url));
+const adminUrl = process.env.CHAOS_DATABASE_URL || DEFAULT_ADMIN_URL;
+const seconds = Number(process.env.CHAOS_SECONDS || 60);
+const keepLogs = process.env.CHAOS_KEEP_LOGS === "1";
+const LOAD = { listingsPerSecond: 40, writesPerSecond: 5, changesPerSecond: 2, timeoutMs: 5000, users: 5, products: 12 };
+const DOWN_MS = 2000;
+const EVENTS_WAIT_MS = 30_000;
+// Short enough that recovery shows within the run: an open breaker tries again after 1 s, a job whose worker
+// was killed runs again after 5 s. Deadlines stay at their defaults.
+const BFF_SETTINGS = { BREAKER_OPEN_MS: "1000" };
+const WORKER_SETTINGS = { WORKER_LOCK_MS: "5000" };
+const DB_PREFIX = "chaos"; // never bench_*: `bun run bench` may run beside it
+const queuePrefix = `chaos-${randomUUID().slice(0, 8)}`;
+
+const began = performance.now();
+const log = (msg: string) => console.log(`[chaos ${((performance.now() - began) / 1000).toFixed(0).padStart(3)} s] ${msg}`);
+const supervisor = createSupervisor({ now: () => performance.now(), log });
+let redis: ChaosRedis | null = null;
+let databases = false;
+let cleaning: Promise<void> | null = null;
+
+/** Apps first (the worker still talks to Redis while it stops), then Redis, the databases and the logs. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await supervisor.stopAll();
+    await redis?.stop();
+    if (databases) await dropDatabases(adminUrl, DB_PREFIX, DATABASE_SERVICES);
+    if (keepLogs) log(`app logs kept in ${benchLogDir()}`);
+    else rmSync(benchLogDir(), { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping everything`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+async function main(): Promise<boolean> {
+  if (!Number.isFinite(seconds) || seconds < 5) throw new Error(`CHAOS_SECONDS must be a number of seconds, at least 5 (got ${process.env.CHAOS_SECONDS})`);
+  for (const bin of ["redis-server", "redis-cli", "psql"]) if (!Bun.which(bin)) throw new Error(`${bin} is not installed (apt-get install -y redis-server postgresql-client)`);
+  await psql(adminUrl, "select 1").catch((err) => {
+    throw new Error(`no Postgres at CHAOS_DATABASE_URL (${adminUrl}): ${(err as Error).message}`);
+  });
+  const commit = await treeState();
+
+  redis = await startChaosRedis(await freePort());
+  log(`private redis-server on port ${redis.port} (AOF in ${redis.dir}), queue prefix ${queuePrefix}`);
+  databases = true; // set first: a half-created set is dropped too
+  const dbUrls = await createDatabases(adminUrl, DB_PREFIX, DATABASE_SERVICES);
+  const common = { LOG_LEVEL: "warn", REDIS_URL: redis.url, QUEUE_PREFIX: queuePrefix };
+  const service = (name: DatabaseService, extra: Record<string, string> = {}) =>
+    supervisor.start(name, { ...common, [`${name.toUpperCase()}_DATABASE_URL`]: dbUrls[name], ...extra });
+  const [products, inventory, favorites, cart] = await Promise.all([service("products"), service("inventory"), service("favorites"), service("cart")]);
+  const notifications = await service("notifications", { FAVORITES_URL: favorites!.url, CART_URL: cart!.url, ...WORKER_SETTINGS });
+  const bff = await supervisor.start("bff", {
+    LOG_LEVEL: "warn",
+    PRODUCTS_URL: products!.url,
+    INVENTORY_URL: inventory!.url,
+    FAVORITES_URL: favorites!.url,
+    CART_URL: cart!.url,
+    NOTIFICATIONS_URL: notifications.url,
+    ...BFF_SETTINGS,
+  });
+  await untilFullListing(bff.url, 15_000);
+  log(`the stack is up (logs in ${benchLogDir()}); ${seconds} s of load, kills spread over it`);
+
+  const chaosRedis = redis;
+  const targets: KillTarget[] = [
+    ...(["products", "inventory", "favorites", "cart", "notifications"] as const).map((name) => ({
+      name,
+      kill: () => supervisor.kill(name),
+      restart: () => supervisor.restart(name),
+    })),
+    { name: "redis-server", kill: () => chaosRedis.kill(), restart: () => restartRedis(chaosRedis) },
+  ];
+  const loadStartMs = performance.now();
+  const [load, { kills, skipped }] = await Promise.all([
+    runLoad({ bffUrl: bff.url, productsUrl: products!.url, inventoryUrl: inventory!.url, seconds, ...LOAD }),
+    runKills({ targets, loadStartMs, seconds, downMs: DOWN_MS, gapMs: 1500, log }),
+  ]);
+  log(`load done; waiting (at most ${EVENTS_WAIT_MS / 1000} s) for every outbox event to be published and its job to finish`);
+  const emitterUrls = Object.fromEntries(EMITTERS.map((s) => [s, dbUrls[s]])) as Record<(typeof EMITTERS)[number], string>;
+  const events = await waitForEvents(emitterUrls, redis.port, queuePrefix, EVENTS_WAIT_MS);
+
+  const { ok, text, markdown } = summarize({
+    command: process.env.CHAOS_SECONDS ? `CHAOS_SECONDS=${process.env.CHAOS_SECONDS} bun run chaos` : "bun run chaos",
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    commit,
+    cores: navigator.hardwareConcurrency,
+    seconds,
+    settings: [
+      ["Bun", Bun.version],
+      ["load", `${seconds} s open loop: GET /products/all at ${LOAD.listingsPerSecond}/s (x-user-id 1..${LOAD.users}), POST /cart {product_id 1..${LOAD.products}, quantity 1} at ${LOAD.writesPerSecond}/s; stock and price changes on the inventory and products services at ${LOAD.changesPerSecond}/s (half emit an event); ${LOAD.timeoutMs / 1000} s timer per request`],
+      ["faults", `SIGKILL, one at a time, of ${targets.map((t) => t.name).join(", ")}; each restarted ${DOWN_MS / 1000} s later on its port; the BFF is never killed`],
+      ["apps", `LOG_LEVEL=warn, ${Object.entries({ ...BFF_SETTINGS, ...WORKER_SETTINGS }).map(([k, v]) => `${k}=${v}`).join(", ")}; deadlines and everything else at their defaults`],
+      ["Redis", "a private redis-server, --appendonly yes --appendfsync always --save \"\" (killed and restarted on its port and directory)"],
+      ["Postgres", `fresh chaos_* databases on ${new URL(adminUrl).host}`],
+    ],
+    loadStartMs,
+    load,
+    kills,
+    skipped,
+    unexpectedExits: supervisor.unexpectedExits,
+    events: events.counts,
+    eventsWaitedMs: events.waitedMs,
+  });
+  console.log(`\n${text}\n`);
+  const previous = await Bun.file(RESULTS).text().catch(() => "");
+  await Bun.write(RESULTS, withChaosSection(previous, markdown));
+  log(`wrote the chaos section of ${RESULTS}`);
+  return ok;
+}
+
+async function restartRedis(r: ChaosRedis): Promise<boolean> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await r.restart();
+      return true;
+    } catch (err) {
+      log(`redis-server did not come back (attempt ${attempt}): ${(err as Error).message}`);
+      await Bun.sleep(500);
+    }
+  }
+  return false;
+}
+
+/** The baseline: one full listing before any load or fault. */
+async function untilFullListing(bffUrl: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`${bffUrl}/products/all`, { headers: { "x-user-id": "1" }, signal: AbortSignal.timeout(2000) });
+      const body = (await res.json()) as { degraded?: unknown[]; stale?: unknown };
+      if (res.status === 200 && body.degraded?.length === 0 && body.stale === undefined) return;
+      last = `${res.status} ${JSON.stringify(body).slice(0, 200)}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await Bun.sleep(200);
+  }
+  throw new Error(`no full listing within ${timeoutMs} ms of start-up (last: ${last})`);
+}
+
+/** The commit, and whether apps/ or shared/ differ from it (the apps run as they are on disk). */
+async function treeState(): Promise<string> {
+  const git = async (...args: string[]) => {
+    const proc = Bun.spawn(["git", ...args], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdout: "pipe", stderr: "ignore" });
+    return (await new Response(proc.stdout).text()).trim();
+  };
+  const commit = await git("rev-parse", "--short", "HEAD");
+  if (!commit) return "unknown (not a git checkout)";
+  const changed = (await git("status", "--porcelain", "--", "apps", "shared")).split("\n").filter(Boolean).length;
+  return changed ? `${commit} + uncommitted changes in ${changed} files under apps/ and shared/` : commit;
+}
+
+let ok = false;
+try {
+  ok = await main();
+} catch (err) {
+  console.error(`chaos: ${(err as Error).stack ?? err}`);
+} finally {
+  log("stopping everything, dropping the chaos databases");
+  await cleanup();
+}
+process.exit(ok ? 0 : 1);
