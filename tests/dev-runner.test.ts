@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { APPS } from "../scripts/apps.ts";
+import { APPS, type Ports } from "../scripts/apps.ts";
 import { portIsFree } from "../scripts/ports.ts";
 import { restartDelayMs, supervise } from "../scripts/supervisor.ts";
 import { freePort } from "./support/free-ports.ts";
@@ -11,7 +11,7 @@ import { getOnce, listingProblem, type Answer } from "./support/http-answer.ts";
 import { pidListeningOn } from "./support/listening-pid.ts";
 import { pollUntil } from "./support/poll.ts";
 import { repoRoot, startProcess, type TestProcess } from "./support/processes.ts";
-import { READY_TIMEOUT_MS, cleanEnv, freshQueue, freshStorage, pickPorts, portEnv } from "./support/stack.ts";
+import { READY_TIMEOUT_MS, cleanEnv, freshQueue, freshStorage, pickPorts, portEnv, type QueueSpace } from "./support/stack.ts";
 
 const CURL_LINE = /^curl -s localhost:(\d+)\/products\/all -H 'x-user-id: 1'$/;
 // dev.ts gives the apps 15 s to drain before it kills them; never kill dev.ts itself before that.
@@ -127,15 +127,26 @@ describe("the dev supervisor", () => {
   });
 });
 
+/** `bun run dev` on free ports with fresh databases and a queue prefix of its own (`env` on top); always stopped and cleaned up. */
+async function withDev(label: string, env: Record<string, string>, run: (dev: TestProcess, ports: Ports, queue: QueueSpace) => Promise<void>) {
+  const ports = pickPorts();
+  const storage = await freshStorage(label);
+  const queue = freshQueue(label);
+  const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports), ...env });
+  try {
+    await run(dev, ports, queue);
+  } finally {
+    await dev.stop(DEV_STOP_GRACE_MS);
+    await queue.cleanup();
+    await storage.cleanup();
+  }
+}
+
 describe("bun run dev", () => {
   test(
     "starts the six apps, prints their addresses, serves the listing and the inbox, and stops them all on SIGINT with exit code 0",
-    async () => {
-      const ports = pickPorts();
-      const storage = await freshStorage("dev");
-      const queue = freshQueue("dev");
-      const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports) });
-      try {
+    () =>
+      withDev("dev", {}, async (dev, ports, queue) => {
         const [, curlPort] = await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
         expect(Number(curlPort)).toBe(ports.bff);
         expect(devLines(dev.output)).toContainEqual(expect.stringMatching(/all 6 apps are ready/));
@@ -159,23 +170,15 @@ describe("bun run dev", () => {
         // dev.ts reports any app that did not exit 0 (killed, crashed on shutdown).
         expect(dev.output.filter((line) => line.includes("ended with"))).toEqual([]);
         for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
-      } finally {
-        await dev.stop(DEV_STOP_GRACE_MS);
-        await queue.cleanup();
-        await storage.cleanup();
-      }
-    },
+      }),
     READY_TIMEOUT_MS + 60_000,
   );
 
   test(
     "without a reachable Redis everything else runs, it says once that notifications wait in the outbox, and stops cleanly",
-    async () => {
-      const ports = pickPorts();
-      const storage = await freshStorage("dev_noredis");
+    () => {
       const nowhere = `redis://127.0.0.1:${freePort()}`;
-      const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...portEnv(ports), REDIS_URL: nowhere });
-      try {
+      return withDev("dev_noredis", { REDIS_URL: nowhere }, async (dev, ports) => {
         await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
         expect(devLines(dev.output).filter((line) => line.includes(REDIS_MISSING))).toEqual([
           `${"dev".padEnd(prefixWidth)} |   ${"redis".padEnd(prefixWidth)}  none answers at ${nowhere}: ${REDIS_MISSING}`,
@@ -198,10 +201,7 @@ describe("bun run dev", () => {
         expect(await dev.exitWithin(DEV_STOP_GRACE_MS)).toBe(0);
         expect(dev.output.filter((line) => line.includes("ended with"))).toEqual([]);
         for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
-      } finally {
-        await dev.stop(DEV_STOP_GRACE_MS);
-        await storage.cleanup();
-      }
+      });
     },
     READY_TIMEOUT_MS + 60_000,
   );
@@ -228,17 +228,13 @@ describe("bun run dev", () => {
 
   test(
     "an app that keeps dying during start-up is restarted with backoff; when start-up time is over it names the app and why, stops all and exits 1",
-    async () => {
-      const ports = pickPorts();
-      const storage = await freshStorage("dev_dies");
-      const queue = freshQueue("dev_dies");
+    () => {
       const deadDatabase = `postgres://postgres@127.0.0.1:${pickPorts().cart}/nothing_listens_here`;
       // Long enough for a few restarts of cart, short enough that the test does not wait a minute; whether the
       // other five made it in time (embedded databases may not) changes nothing here.
       const readyTimeoutMs = 8_000;
-      const env = { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports), CART_DATABASE_URL: deadDatabase, DEV_READY_TIMEOUT_MS: String(readyTimeoutMs) };
-      const dev = startProcess("dev", ["scripts/dev.ts"], env);
-      try {
+      const env = { CART_DATABASE_URL: deadDatabase, DEV_READY_TIMEOUT_MS: String(readyTimeoutMs) };
+      return withDev("dev_dies", env, async (dev, ports) => {
         expect(await dev.exitWithin(readyTimeoutMs + DEV_STOP_GRACE_MS)).toBe(1);
         const lines = devLines(dev.output);
         const restarts = lines.filter((line) => line.includes("exited unexpectedly"));
@@ -256,23 +252,15 @@ describe("bun run dev", () => {
         );
         expect(lines).not.toContainEqual(expect.stringMatching(/all 6 apps are ready/));
         for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
-      } finally {
-        await dev.stop(DEV_STOP_GRACE_MS);
-        await queue.cleanup();
-        await storage.cleanup();
-      }
+      });
     },
     READY_TIMEOUT_MS + 60_000,
   );
 
   test(
     "when an app dies it says so loudly and restarts it on the same port, the others keep answering, and the listing is full again",
-    async () => {
-      const ports = pickPorts();
-      const storage = await freshStorage("dev_restart");
-      const queue = freshQueue("dev_restart");
-      const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports) });
-      try {
+    () =>
+      withDev("dev_restart", {}, async (dev, ports) => {
         await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
         const pid = pidListeningOn(ports.inventory);
         expect(pid).toBeNumber();
@@ -319,23 +307,14 @@ describe("bun run dev", () => {
         // The restarted inventory drained and exited 0 like the others.
         expect(dev.output.filter((line) => line.includes("ended with"))).toEqual([]);
         for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
-      } finally {
-        await dev.stop(DEV_STOP_GRACE_MS);
-        await queue.cleanup();
-        await storage.cleanup();
-      }
-    },
+      }),
     READY_TIMEOUT_MS + RESTART_WITHIN_MS + BREAKER_RECOVERY_MS + 60_000,
   );
 
   test(
     "Ctrl-C while a restart is pending cancels it: nothing starts again, exit code 0, all ports free",
-    async () => {
-      const ports = pickPorts();
-      const storage = await freshStorage("dev_cancel");
-      const queue = freshQueue("dev_cancel");
-      const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports) });
-      try {
+    () =>
+      withDev("dev_cancel", {}, async (dev, ports) => {
         await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
         // Three crashes in a row: the third restart waits 2 s, ample time for the SIGINT to arrive first.
         let loud = "";
@@ -351,23 +330,14 @@ describe("bun run dev", () => {
         expect(afterLoud.filter((line) => line.startsWith(`${"inventory".padEnd(prefixWidth)} | `) && line.includes("listening"))).toEqual([]);
         expect(dev.output.filter((line) => line.includes("ended with"))).toEqual([`${"dev".padEnd(prefixWidth)} | inventory ended with signal SIGKILL`]);
         for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
-      } finally {
-        await dev.stop(DEV_STOP_GRACE_MS);
-        await queue.cleanup();
-        await storage.cleanup();
-      }
-    },
+      }),
     READY_TIMEOUT_MS + 60_000,
   );
 
   test(
     "curling the listing in a loop from the moment bun run dev starts never kills anything",
-    async () => {
-      const ports = pickPorts();
-      const storage = await freshStorage("dev_curl_loop");
-      const queue = freshQueue("dev_curl_loop");
-      const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports) });
-      try {
+    () =>
+      withDev("dev_curl_loop", {}, async (dev, ports) => {
         const wrong: string[] = [];
         const statuses = new Map<number, number>();
         let refused = 0;
@@ -406,12 +376,7 @@ describe("bun run dev", () => {
         dev.proc.kill("SIGINT");
         expect(await dev.exitWithin(DEV_STOP_GRACE_MS)).toBe(0);
         expect(dev.output.filter((line) => line.includes("ended with"))).toEqual([]);
-      } finally {
-        await dev.stop(DEV_STOP_GRACE_MS);
-        await queue.cleanup();
-        await storage.cleanup();
-      }
-    },
+      }),
     READY_TIMEOUT_MS + BREAKER_RECOVERY_MS + 60_000,
   );
 });

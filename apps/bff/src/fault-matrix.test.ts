@@ -4,7 +4,7 @@
 // stays up, every answer is a designed status within the deadlines, /metrics counts what happened, and no
 // write reaches a service twice. (The in-process msw tests could not see a crash like an unhandled rejection.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createFaultProxy, describeFaultMode, type FaultMode, type FaultProxy } from "@storefront/shared/testing/fault-proxy";
+import { createFaultProxy, describeFaultMode, EVERY_FAULT, type FaultMode, type FaultProxy } from "@storefront/shared/testing/fault-proxy";
 import { waitUntilReady } from "../../../scripts/wait-ready.ts";
 import { freePort } from "../../../tests/support/free-ports.ts";
 import { startProcess, type TestProcess } from "../../../tests/support/processes.ts";
@@ -16,18 +16,6 @@ const INVENTORY_DEADLINE_MS = 150;
 const WRITE_DEADLINE_MS = 200;
 // Over the deadlines: process scheduling on a shared 2-core machine, not the BFF's own work.
 const MARGIN_MS = 400;
-
-const MODES: FaultMode[] = [
-  { kind: "pass" },
-  { kind: "slow", ms: 40 },
-  { kind: "blackhole" },
-  { kind: "stall" },
-  { kind: "reset" },
-  { kind: "refused" },
-  { kind: "status", status: 500 },
-  { kind: "not_json" },
-  { kind: "wrong_shape" },
-];
 
 type Kind = FaultMode["kind"];
 const answers = (m: FaultMode) => m.kind === "pass" || m.kind === "slow";
@@ -263,9 +251,9 @@ async function runCell(cell: Cell) {
 const PASS: FaultMode = { kind: "pass" };
 
 describe("the BFF under every upstream fault, on real sockets", () => {
-  for (const products of MODES) {
+  for (const products of EVERY_FAULT) {
     test(`products ${describeFaultMode(products)} x cart and favorites in every mode`, async () => {
-      for (const optional of MODES) {
+      for (const optional of EVERY_FAULT) {
         try {
           await runCell({ products, optional, inventory: PASS });
         } catch (err) {
@@ -276,7 +264,7 @@ describe("the BFF under every upstream fault, on real sockets", () => {
   }
 
   test("inventory in every mode, the others passing", async () => {
-    for (const inventory of MODES) {
+    for (const inventory of EVERY_FAULT) {
       try {
         await runCell({ products: PASS, optional: PASS, inventory });
       } catch (err) {

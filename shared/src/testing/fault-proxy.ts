@@ -25,6 +25,19 @@ export type FaultMode =
   /** 200, valid JSON of a shape no caller expects. */
   | { kind: "wrong_shape" };
 
+/** One of each fault, as the fault matrices use them: what "every fault" means in a test. */
+export const EVERY_FAULT: readonly FaultMode[] = [
+  { kind: "pass" },
+  { kind: "slow", ms: 50 },
+  { kind: "blackhole" },
+  { kind: "stall" },
+  { kind: "reset" },
+  { kind: "refused" },
+  { kind: "status", status: 500 },
+  { kind: "not_json" },
+  { kind: "wrong_shape" },
+];
+
 export type FaultProxy = {
   readonly port: number;
   /** "http://127.0.0.1:<port>" */
