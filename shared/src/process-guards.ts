@@ -1,7 +1,8 @@
 // What an app does with an error nobody handled. Both kinds are logged once, with the stack, and counted in
 // process_unhandled_errors_total{kind}. An unhandled promise rejection then changes nothing: the app goes on
 // serving, because the request that made the promise was answered by its own handler and deadline, and
-// libraries do leave such promises behind (postgres.js drops the promise of a cancel request that fails).
+// libraries do leave such promises behind (postgres.js drops the promise of a cancel request, and of its
+// internal type query: porsager/postgres#1192).
 // An uncaught exception makes the app drain and exit 1: the code that threw was cut off half-way and may
 // have left shared state (a breaker, a cache, a pool) half-changed, so a clean process is the safe next
 // step; the supervisor (bun run dev, compose's restart policy, Kubernetes) starts one.
