@@ -25,7 +25,7 @@ export function serveApp(options: {
     const reason = code === "EADDRINUSE" ? `port ${port} is already in use` : (err as Error).message;
     logger.error(`cannot listen on ${hostname}:${port}: ${reason}`, { port });
     // Release whatever index.ts opened before it exits non-zero.
-    void Promise.allSettled(onClose.map((close) => close())).finally(() => process.exit(1));
+    void Promise.allSettled(onClose.map(async (close) => close())).finally(() => process.exit(1));
     return undefined;
   }
   logger.info(`listening on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${server.port}`);
@@ -37,7 +37,7 @@ export function serveApp(options: {
     logger.info(`${why}: draining in-flight requests`);
     const force = setTimeout(() => {
       logger.warn(`in-flight requests still open after ${graceMs} ms, closing them`);
-      void server.stop(true);
+      server.stop(true).catch(() => {}); // the drain below reports how it ended
     }, graceMs);
     await server.stop(false);
     clearTimeout(force);
