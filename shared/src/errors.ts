@@ -7,6 +7,12 @@ import type { Logger } from "./observability/logger.ts";
 export type ErrorCode =
   | "BAD_REQUEST"
   | "UNAUTHENTICATED"
+  | "INVALID_CREDENTIALS"
+  | "FORBIDDEN"
+  | "EMAIL_TAKEN"
+  | "RATE_LIMITED"
+  | "PAYLOAD_TOO_LARGE"
+  | "AUTH_UNAVAILABLE"
   | "NOT_FOUND"
   | "CONFLICT"
   | "INTERNAL"
@@ -40,7 +46,17 @@ export const errorResponse = (c: Context, status: ContentfulStatusCode, code: st
   c.json(errorBody(code, message), status);
 
 const codeForStatus = (status: number): ErrorCode =>
-  status === 404 ? "NOT_FOUND" : status === 401 ? "UNAUTHENTICATED" : status < 500 ? "BAD_REQUEST" : "INTERNAL";
+  status === 404
+    ? "NOT_FOUND"
+    : status === 401
+      ? "UNAUTHENTICATED"
+      : status === 403
+        ? "FORBIDDEN"
+        : status === 413
+          ? "PAYLOAD_TOO_LARGE"
+          : status < 500
+            ? "BAD_REQUEST"
+            : "INTERNAL";
 
 /** Turns any thrown error into the envelope; never leaks a stack trace to the client, logs it instead. */
 export const errorHandler =

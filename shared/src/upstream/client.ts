@@ -25,6 +25,8 @@ export type UpstreamCall = {
   /** Gives up early, e.g. a job being cancelled at shutdown: the call rejects with the signal's reason at once. */
   signal?: AbortSignal;
   requestId?: string;
+  /** Extra headers, e.g. the caller's `authorization` passed on. */
+  headers?: Record<string, string>;
   /** The request's timings (its log line, Server-Timing): the call adds `{ name, ms, outcome }`. */
   timings?: Timing[];
 };
@@ -34,7 +36,6 @@ export type SendOptions = UpstreamCall & {
   json?: unknown;
   /** Sent as it is, e.g. a body whose exact bytes are signed. */
   body?: string;
-  headers?: Record<string, string>;
   /** "ignore": the answer's body is read and dropped (a receiver that answers "ok"); default "json". */
   response?: "json" | "ignore";
 };
@@ -48,7 +49,8 @@ export type UpstreamClient = {
   /**
    * GET a 2xx JSON body, passed through `parse` (which throws UpstreamInvalidResponseError for a wrong shape);
    * another status throws UpstreamStatusError. Concurrent GETs of one path share one call (the first caller's
-   * request id and deadline go upstream), so `parse` must depend on the body alone.
+   * request id and deadline go upstream), so `parse` must depend on the body alone. Calls with different
+   * `authorization` headers never share.
    */
   getJson<T = unknown>(path: string, call: UpstreamCall, parse?: (body: unknown) => T): Promise<T>;
   /** A change, never retried. A 2xx or 4xx is returned for the caller to pass on; a 3xx or 5xx throws UpstreamStatusError. */
@@ -139,13 +141,13 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
     getJson<T>(path: string, call: UpstreamCall, parse: (body: unknown) => T = asIs) {
       const attempt = (deadline: Deadline, signal: AbortSignal) =>
         breaker.run(async () => {
-          const res = await fetchFn(base + path, { headers: headersFor(deadline, call.requestId), signal, redirect: "manual" });
+          const res = await fetchFn(base + path, { headers: headersFor(deadline, call.requestId, call.headers), signal, redirect: "manual" });
           if (!res.ok) throw await statusError(res);
           return parse(await readJson(res));
         }, signal);
       return run(call, (deadline, signal) =>
         flights.run(
-          path,
+          call.headers?.authorization ? `${path}\n${call.headers.authorization}` : path,
           signal,
           (flightSignal) =>
             policy
