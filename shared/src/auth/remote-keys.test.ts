@@ -90,7 +90,7 @@ describe("keys are fetched once and answered from memory", () => {
 
   test("a token from the published key verifies through the remote keys", async () => {
     const { users } = fakeUsers([current.key.publicJwk]);
-    const verifier = createTokenVerifier({ keys: remoteKeys(users).keys });
+    const verifier = createTokenVerifier({ keys: remoteKeys(users).keys, cacheSize: 0 });
     expect(await verifier.verify(await current.token(42))).toMatchObject({ sub: "42", userId: 42 });
   });
 });
@@ -99,7 +99,7 @@ describe("rotation: an unknown kid refetches, a retired key is dropped", () => {
   test("an unknown kid refetches once and finds the key just rotated in; old and new keys both verify", async () => {
     const { state, users } = fakeUsers([current.key.publicJwk]);
     const { keys, clock } = remoteKeys(users);
-    const verifier = createTokenVerifier({ keys });
+    const verifier = createTokenVerifier({ keys, cacheSize: 0 }); // every call goes to the keys
     await verifier.verify(await current.token(1));
 
     clock.time += COOL_DOWN; // the rotation happens a while after the first load
@@ -115,7 +115,7 @@ describe("rotation: an unknown kid refetches, a retired key is dropped", () => {
   test("a key retired from the JWKS is refused once the copy is refreshed", async () => {
     const { state, users } = fakeUsers([current.key.publicJwk, next.key.publicJwk]);
     const { keys, clock } = remoteKeys(users);
-    const verifier = createTokenVerifier({ keys });
+    const verifier = createTokenVerifier({ keys, cacheSize: 0 }); // every call goes to the keys
     const oldToken = await current.token(1);
     await verifier.verify(oldToken);
 
@@ -218,7 +218,7 @@ describe("users down", () => {
   test("before any load, the verifier passes KeysUnavailableError on (a 503, not a 401)", async () => {
     const { state, users } = fakeUsers([current.key.publicJwk]);
     state.down = "refused";
-    const verifier = createTokenVerifier({ keys: remoteKeys(users).keys });
+    const verifier = createTokenVerifier({ keys: remoteKeys(users).keys, cacheSize: 0 });
     expect(await verifier.verify(await current.token(1)).catch((e) => e)).toBeInstanceOf(KeysUnavailableError);
   });
 
@@ -235,7 +235,7 @@ describe("users down", () => {
   test("after a load: the cached keys keep working and onRefreshError is told", async () => {
     const { state, users } = fakeUsers([current.key.publicJwk]);
     const { keys, clock, refreshErrors, nextRefreshError } = remoteKeys(users);
-    const verifier = createTokenVerifier({ keys });
+    const verifier = createTokenVerifier({ keys, cacheSize: 0 }); // every call goes to the keys
     await verifier.verify(await current.token(1));
 
     state.down = "refused";
@@ -315,7 +315,7 @@ describe("only Ed25519 public signing keys are taken from the JWKS", () => {
 
   test("a key published with its private part is not trusted: its tokens are refused", async () => {
     const { users } = fakeUsers([{ ...(await exportJWK(next.key.privateKey)), kid: next.key.kid, alg: "EdDSA", use: "sig" }, current.key.publicJwk]);
-    const verifier = createTokenVerifier({ keys: remoteKeys(users).keys });
+    const verifier = createTokenVerifier({ keys: remoteKeys(users).keys, cacheSize: 0 });
     expect(await verifier.verify(await next.token(1)).catch((e) => e)).toBeInstanceOf(InvalidTokenError);
   });
 

@@ -222,3 +222,56 @@ describe("whatever the string, a malformed token is an InvalidTokenError, never 
     await rejection(await signed({}, { kid: 12345 }));
   });
 });
+
+describe("verified tokens are remembered until they expire", () => {
+  const counting = () => {
+    let lookups = 0;
+    const keys = { key: async (kid: string) => (lookups++, issuer.keys.key(kid)) };
+    return { keys, lookups: () => lookups };
+  };
+
+  test("the same token again is answered without looking up a key or verifying", async () => {
+    const source = counting();
+    const verifier = createTokenVerifier({ keys: source.keys, now });
+    const token = await signed();
+    const first = await verifier.verify(token);
+    expect(await verifier.verify(token)).toEqual(first);
+    expect(source.lookups()).toBe(1);
+  });
+
+  test("a remembered token is refused once it expires (beyond the tolerance), like any other", async () => {
+    const verifier = createTokenVerifier({ keys: issuer.keys, now });
+    const token = await signed();
+    await verifier.verify(token);
+    time += 900_000 + 5_000;
+    expect((await verifier.verify(token)).sub).toBe("42"); // exactly at exp + tolerance: still accepted
+    time += 1_000;
+    expect((await rejection(token, verifier)).message).toBe("the token has expired");
+  });
+
+  test("a changed token is not the remembered one: its bytes differ, so it is verified and refused", async () => {
+    const verifier = createTokenVerifier({ keys: issuer.keys, now });
+    const token = await signed();
+    await verifier.verify(token);
+    const [header, , signature] = token.split(".");
+    await rejection(`${header}.${json(claims({ sub: "1" }))}.${signature}`, verifier);
+  });
+
+  test("the cache is bounded: the oldest entry goes first; cacheSize 0 keeps nothing", async () => {
+    const source = counting();
+    const verifier = createTokenVerifier({ keys: source.keys, now, cacheSize: 2 });
+    const [a, b, c] = [await signed({ sub: "1" }), await signed({ sub: "2" }), await signed({ sub: "3" })];
+    for (const token of [a, b, c]) await verifier.verify(token);
+    await verifier.verify(c);
+    await verifier.verify(b);
+    expect(source.lookups()).toBe(3);
+    await verifier.verify(a); // evicted by c
+    expect(source.lookups()).toBe(4);
+
+    const none = counting();
+    const uncached = createTokenVerifier({ keys: none.keys, now, cacheSize: 0 });
+    await uncached.verify(a);
+    await uncached.verify(a);
+    expect(none.lookups()).toBe(2);
+  });
+});

@@ -34,10 +34,30 @@ function reason(err: unknown): string {
   return "the token is not valid";
 }
 
-export function createTokenVerifier(options: { keys: KeySource; now?: () => number; clockToleranceS?: number }): TokenVerifier {
-  const { keys, now = Date.now, clockToleranceS = 5 } = options;
+export const DEFAULT_VERIFIED_CACHE_SIZE = 10_000;
+
+/**
+ * `cacheSize`: tokens already verified are remembered (by their exact bytes) until they expire, so a client's
+ * next request costs a map lookup instead of an Ed25519 verification (about 90 us here). 0 turns it off.
+ * A cached token stays accepted until its `exp` even if its key is retired meanwhile: at most its lifetime.
+ */
+export function createTokenVerifier(options: { keys: KeySource; now?: () => number; clockToleranceS?: number; cacheSize?: number }): TokenVerifier {
+  const { keys, now = Date.now, clockToleranceS = 5, cacheSize = DEFAULT_VERIFIED_CACHE_SIZE } = options;
+  const verified = new Map<string, { identity: Identity; acceptedUntil: number }>();
+
+  const remember = (token: string, identity: Identity, expS: number) => {
+    if (cacheSize <= 0) return;
+    if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!); // the oldest first
+    verified.set(token, { identity, acceptedUntil: (expS + clockToleranceS) * 1000 });
+  };
+
   return {
     async verify(token) {
+      const cached = verified.get(token);
+      if (cached) {
+        if (now() <= cached.acceptedUntil) return cached.identity;
+        verified.delete(token); // expired: verified again below, which says so
+      }
       let payload;
       try {
         ({ payload } = await jwtVerify(
@@ -67,7 +87,9 @@ export function createTokenVerifier(options: { keys: KeySource; now?: () => numb
       if (!ROLES.includes(role as Role)) throw new InvalidTokenError("the token's role is not one we know");
       const userId = role !== "service" && USER_ID.test(sub) ? Number(sub) : null;
       if (role !== "service" && userId === null) throw new InvalidTokenError("the token's subject is not a user id");
-      return { sub, role: role as Role, userId, token };
+      const identity: Identity = { sub, role: role as Role, userId, token };
+      remember(token, identity, payload.exp!);
+      return identity;
     },
   };
 }
