@@ -1,15 +1,19 @@
 // The cart service: each user's cart lines (product and quantity). No I/O here; index.ts builds the dependencies.
 import type { Sql } from "postgres";
+import type { TokenVerifier } from "@storefront/shared/auth/token-verifier";
 import type { OutboxWaker } from "@storefront/shared/outbox/write-event";
 import type { Observability } from "@storefront/shared/observability/observability";
 import { createServiceApp, databaseReady } from "@storefront/shared/service-app";
 import { cartRoutes } from "./routes/cart.ts";
 
-/** `outbox`: the running relay, woken after a change wrote an event; without it events wait for a relay's poll. */
-export type CartDeps = { sql: Sql; outbox?: OutboxWaker; observability?: Observability };
+/**
+ * `verifier`: checks callers' access tokens (a customer reaches only their own cart; admins and services any).
+ * `outbox`: the running relay, woken after a change wrote an event; without it events wait for a relay's poll.
+ */
+export type CartDeps = { sql: Sql; verifier: TokenVerifier; outbox?: OutboxWaker; observability?: Observability };
 
-export function createApp({ sql, outbox, observability }: CartDeps) {
-  const app = createServiceApp({ service: "cart", ready: databaseReady(sql), observability });
+export function createApp({ sql, verifier, outbox, observability }: CartDeps) {
+  const app = createServiceApp({ service: "cart", ready: databaseReady(sql), observability, verifier });
   app.route("/users", cartRoutes(sql, outbox));
   return app;
 }

@@ -1,18 +1,21 @@
 // Starts the favorites service: settings from the environment, then database, migrations and HTTP server.
-import { intFromEnv } from "@storefront/shared/config";
+// Access tokens are checked against the users service's published keys (USERS_URL).
+import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
+import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
 
 const env = process.env;
 const start = startup("favorites", env);
-const port = start.settings(() => intFromEnv(env, "PORT", 8002));
+const settings = start.settings(() => ({ port: intFromEnv(env, "PORT", 8002), usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL) }));
 await startDatabaseService({
   startup: start,
   service: "favorites",
-  port,
+  port: settings.port,
   databaseUrl: env.FAVORITES_DATABASE_URL,
   dataDir: env.FAVORITES_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
-  createApp: (sql, _, observability) => createApp({ sql, observability }),
+  createApp: (sql, _, observability) =>
+    createApp({ sql, observability, verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger: observability.logger }) }),
 });

@@ -1,16 +1,20 @@
 // The inventory service: stock levels per product. No I/O here; index.ts builds the dependencies.
 import type { Sql } from "postgres";
+import type { TokenVerifier } from "@storefront/shared/auth/token-verifier";
 import type { OutboxWaker } from "@storefront/shared/outbox/write-event";
 import type { Observability } from "@storefront/shared/observability/observability";
 import { createServiceApp, databaseReady } from "@storefront/shared/service-app";
 import { chaos as chaosMiddleware, type ChaosOptions } from "./chaos.ts";
 import { inventoryRoutes } from "./routes/inventory.ts";
 
-/** `outbox`: the running relay, woken after a change wrote an event; without it events wait for a relay's poll. */
-export type InventoryDeps = { sql: Sql; chaos?: ChaosOptions; outbox?: OutboxWaker; observability?: Observability };
+/**
+ * `verifier`: checks callers' access tokens (reads are public, setting stock is for admins).
+ * `outbox`: the running relay, woken after a change wrote an event; without it events wait for a relay's poll.
+ */
+export type InventoryDeps = { sql: Sql; verifier: TokenVerifier; chaos?: ChaosOptions; outbox?: OutboxWaker; observability?: Observability };
 
-export function createApp({ sql, chaos, outbox, observability }: InventoryDeps) {
-  const app = createServiceApp({ service: "inventory", ready: databaseReady(sql), observability });
+export function createApp({ sql, verifier, chaos, outbox, observability }: InventoryDeps) {
+  const app = createServiceApp({ service: "inventory", ready: databaseReady(sql), observability, verifier });
   if (chaos) {
     // Only the data routes: /health and /ready must stay honest while the demo makes data slow or flaky.
     const knobs = chaosMiddleware(chaos);

@@ -150,7 +150,7 @@ async function expectInboxExactlyOnce(cell: string, events: EventJobData[]) {
   const counts: Record<string, number> = {};
   const want: Record<string, number> = {};
   for (const user of USERS) {
-    const inbox = (await inboxOf(service, user)) as { title: string; body?: string }[];
+    const inbox = (await inboxOf(service, user, stubs.issuer)) as { title: string; body?: string }[];
     for (const event of events) {
       const { title, body } = contentOf(event);
       const key = `user ${user} / ${event.type} ${event.event_id}`;
@@ -233,7 +233,7 @@ describe.skipIf(!redisUp)("the notifications process under every fault of favori
     const prefix = uniquePrefix("notifications-fault-matrix");
     const storage = await serviceStorage();
     cleanups.push(storage.cleanup, () => deletePrefix(testRedisUrl, prefix));
-    stubs = startStubServices();
+    stubs = await startStubServices();
     for (const [product, users] of FAVORITES) stubs.favorites.set(product, users);
     receiver = startWebhookReceiver(SECRET);
     cleanups.push(() => stubs.stop(), () => receiver.stop());
@@ -246,6 +246,8 @@ describe.skipIf(!redisUp)("the notifications process under every fault of favori
 
     service = await startService({
       ...storage.env,
+      // The worker's token exchange and the HTTP side's keys go straight to the users stub, never through a proxy.
+      ...stubs.serviceEnv,
       QUEUE_PREFIX: prefix,
       FAVORITES_URL: favoritesProxy.url,
       CART_URL: stubs.url,

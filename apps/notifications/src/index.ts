@@ -1,15 +1,20 @@
 // Starts the notifications service: settings from the environment, then database and migrations, the queue
 // worker, and the HTTP server. On SIGTERM/SIGINT the worker stops taking jobs at once and gets
 // SHUTDOWN_GRACE_MS to finish its active ones (then they are aborted and retried later), HTTP drains, the
-// connections and the pool close, and the process exits 0.
+// connections and the pool close, and the process exits 0. The HTTP side checks callers' tokens against the
+// users service's keys (USERS_URL); the worker calls favorites and cart with a service token of its own,
+// exchanged at the users service for SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET.
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { createServiceCredentials } from "@storefront/shared/auth/service-credentials";
+import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
 import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { connectDatabase } from "@storefront/shared/db/connect";
 import { migrate } from "@storefront/shared/db/migrate";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, workerRedisOptions } from "@storefront/shared/notifications/events";
 import { serveApp } from "@storefront/shared/serve";
 import { startup } from "@storefront/shared/startup";
+import { createUpstreamClient } from "@storefront/shared/upstream/client";
 import { createApp } from "./app.ts";
 import { createCartClient } from "./clients/cart.ts";
 import { createFavoritesClient } from "./clients/favorites.ts";
@@ -30,6 +35,9 @@ const settings = start.settings(() => {
     prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX,
     favoritesUrl: urlFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002"),
     cartUrl: urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
+    usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+    serviceClientId: env.SERVICE_CLIENT_ID || "notifications",
+    serviceClientSecret: env.SERVICE_CLIENT_SECRET ?? "",
     favoritesDeadlineMs: intFromEnv(env, "FAVORITES_DEADLINE_MS", 2000, { min: 1 }),
     cartDeadlineMs: intFromEnv(env, "CART_DEADLINE_MS", 2000, { min: 1 }),
     favoritesPageSize: intFromEnv(env, "FAVORITES_PAGE_SIZE", DEFAULT_FAVORITES_PAGE, { min: 1 }),
@@ -44,6 +52,9 @@ const settings = start.settings(() => {
     webhookDeadlineMs: intFromEnv(env, "NOTIFY_WEBHOOK_DEADLINE_MS", 5000, { min: 1 }),
   };
   if (s.favoritesPageSize > 1000) throw new Error(`FAVORITES_PAGE_SIZE must be at most 1000 (the favorites service's largest page), got ${s.favoritesPageSize}`);
+  if (!s.serviceClientSecret) {
+    throw new Error("SERVICE_CLIENT_SECRET is required: the worker exchanges it at the users service for the service token it calls favorites and cart with");
+  }
   if (s.webhookUrl && !s.webhookSecret) throw new Error("NOTIFY_WEBHOOK_SECRET is required when NOTIFY_WEBHOOK_URL is set (deliveries are signed with it)");
   return s;
 });
@@ -60,14 +71,20 @@ const outage = createOutageLog(logger);
 connection.on("error", outage.onError("redis connection"));
 connection.on("ready", outage.onReady);
 
+// The worker's own identity: one users client for its token exchanges (the HTTP side's verifier has its own).
+const users = createUpstreamClient("users", settings.usersUrl, {
+  breaker: { onStateChange: (change) => logger.warn("circuit breaker state change", change) },
+});
+const credentials = createServiceCredentials({ users, clientId: settings.serviceClientId, clientSecret: settings.serviceClientSecret });
+
 const { webhookUrl, webhookSecret } = settings;
 const notifications = createNotificationsWorker({
   connection,
   prefix: settings.prefix,
   concurrency: settings.concurrency,
   sql: db.sql,
-  favorites: createFavoritesClient({ baseUrl: settings.favoritesUrl, deadlineMs: settings.favoritesDeadlineMs }),
-  cart: createCartClient({ baseUrl: settings.cartUrl, deadlineMs: settings.cartDeadlineMs }),
+  favorites: createFavoritesClient({ baseUrl: settings.favoritesUrl, deadlineMs: settings.favoritesDeadlineMs, credentials }),
+  cart: createCartClient({ baseUrl: settings.cartUrl, deadlineMs: settings.cartDeadlineMs, credentials }),
   webhook: webhookUrl ? createWebhookSender({ url: webhookUrl, secret: webhookSecret, deadlineMs: settings.webhookDeadlineMs }) : undefined,
   reminderDelayMs: settings.reminderDelayMs,
   favoritesPageSize: settings.favoritesPageSize,
@@ -87,7 +104,7 @@ process.on("SIGTERM", () => void stopWorker());
 process.on("SIGINT", () => void stopWorker());
 
 serveApp({
-  app: createApp({ sql: db.sql, observability }),
+  app: createApp({ sql: db.sql, observability, verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger }) }),
   service: "notifications",
   port: settings.port,
   observability,

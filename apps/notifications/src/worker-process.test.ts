@@ -1,5 +1,6 @@
 // The real service process: a job survives SIGKILL mid-way (picked up again as stalled, rows written once),
-// SIGTERM exits 0 within its time limit even with a job stuck, and a webhook without a secret is refused.
+// SIGTERM exits 0 within its time limit even with a job stuck, and a webhook without a secret or a worker
+// without its client secret is refused.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -19,7 +20,7 @@ afterEach(async () => {
 
 async function setUp() {
   const prefix = uniquePrefix("notifications-process");
-  const stubs: StubServices = startStubServices();
+  const stubs: StubServices = await startStubServices();
   const storage = await serviceStorage();
   const connection = new Redis(testRedisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue(NOTIFICATIONS_QUEUE, { connection, prefix });
@@ -27,6 +28,7 @@ async function setUp() {
   cleanups.push(storage.cleanup, () => deletePrefix(testRedisUrl, prefix), () => connection.disconnect(), () => queue.close(), () => stubs.stop(), () => release.forEach((r) => r()));
   const env = {
     ...storage.env,
+    ...stubs.serviceEnv,
     QUEUE_PREFIX: prefix,
     FAVORITES_URL: stubs.url,
     CART_URL: stubs.url,
@@ -59,8 +61,8 @@ describe.skipIf(!redisUp)("the notifications process", () => {
       const event = newEvent({ type: "stock.back_in_stock", payload: { product_id: 5, inventory: 1 } });
       await queue.add(event.type, event, { ...EVENT_JOB_OPTIONS, jobId: event.event_id });
       await held;
-      expect((await inboxOf(first, 1)).map((n) => n.title)).toEqual(["Back in stock: product 5"]);
-      expect(await inboxOf(first, 3)).toEqual([]);
+      expect((await inboxOf(first, 1, stubs.issuer)).map((n) => n.title)).toEqual(["Back in stock: product 5"]);
+      expect(await inboxOf(first, 3, stubs.issuer)).toEqual([]);
 
       first.proc.kill("SIGKILL");
       await first.proc.exited;
@@ -70,8 +72,8 @@ describe.skipIf(!redisUp)("the notifications process", () => {
       const second = await startService(serviceEnv);
       cleanups.push(() => second.stop());
       await waitFor("the job completes in the second process", async () => (await queue.getJobState(event.event_id)) === "completed", 20_000);
-      expect((await inboxOf(second, 1)).map((n) => n.title)).toEqual(["Back in stock: product 5"]);
-      expect((await inboxOf(second, 3)).map((n) => n.title)).toEqual(["Back in stock: product 5"]);
+      expect((await inboxOf(second, 1, stubs.issuer)).map((n) => n.title)).toEqual(["Back in stock: product 5"]);
+      expect((await inboxOf(second, 3, stubs.issuer)).map((n) => n.title)).toEqual(["Back in stock: product 5"]);
       const job = (await queue.getJob(event.event_id))!;
       expect(job.stalledCounter).toBe(1);
       expect(stubs.favoritesRequests.filter((r) => r.after === 0)).toHaveLength(2); // it really ran again from the start
@@ -117,8 +119,19 @@ describe.skipIf(!redisUp)("the notifications process", () => {
   );
 
   test("a webhook URL without its secret is refused at start-up", async () => {
-    const { code, output } = await runServiceToExit({ NOTIFY_WEBHOOK_URL: "http://127.0.0.1:9/hook", QUEUE_PREFIX: uniquePrefix("unused") });
+    const { code, output } = await runServiceToExit({
+      NOTIFY_WEBHOOK_URL: "http://127.0.0.1:9/hook",
+      SERVICE_CLIENT_SECRET: "unused",
+      QUEUE_PREFIX: uniquePrefix("unused"),
+    });
     expect(code).toBe(1);
     expect(output).toContain("NOTIFY_WEBHOOK_SECRET is required");
+  });
+
+  test("no SERVICE_CLIENT_SECRET is refused at start-up as invalid configuration", async () => {
+    const { code, output } = await runServiceToExit({ QUEUE_PREFIX: uniquePrefix("unused") });
+    expect(code).toBe(1);
+    expect(output).toContain("invalid configuration");
+    expect(output).toContain("SERVICE_CLIENT_SECRET is required");
   });
 });

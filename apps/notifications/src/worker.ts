@@ -1,8 +1,10 @@
 // The notifications worker: takes jobs off the notifications queue (name = event type, id = event_id) and
 // runs the processor for each name. Failures are retried per the job's options (EVENT_JOB_OPTIONS);
-// UnrecoverableError (bad data, a 4xx) fails a job at once, and failed jobs stay as dead letters.
+// UnrecoverableError (bad data, a 4xx refusing the job's own request) fails a job at once, and failed jobs
+// stay as dead letters. Trouble with the worker's own credentials is retried: it is not the job's fault.
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import type { Sql } from "postgres";
+import { ServiceCredentialsRefusedError } from "@storefront/shared/auth/service-credentials";
 import { CART_REMINDER, NOTIFICATIONS_QUEUE } from "@storefront/shared/notifications/events";
 import type { Logger } from "@storefront/shared/observability/logger";
 import { isCallersFault, UpstreamStatusError } from "@storefront/shared/upstream/errors";
@@ -82,6 +84,7 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
     try {
       return await run(job, signal);
     } catch (err) {
+      logCredentialTrouble(logger, job, err);
       throw asJobError(err);
     }
   };
@@ -142,11 +145,31 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
   return { worker, queue, close };
 }
 
+/** 401 and 403 answer who is asking (the worker's service token), not what the job asks for. */
+const isAboutOurCredentials = (status: number) => status === 401 || status === 403;
+
 /**
- * BullMQ retries a job unless it fails with UnrecoverableError. A refusal of the worker's own request (a 4xx
+ * BullMQ retries a job unless it fails with UnrecoverableError. A refusal of the job's own request (a 4xx
  * other than 408/429 from favorites or cart, e.g. an unknown product) would be refused again: it ends the job.
+ * A 401 or 403 is about the worker's credentials (a token the upstream no longer accepts, dropped so the next
+ * attempt fetches a new one; a role it was not given), and the users service refusing the client secret
+ * (ServiceCredentialsRefusedError) is a setting to fix: all are retried with backoff, so a misconfiguration
+ * that is put right in time loses no job, rather than dead-lettering every job at its first attempt.
  */
 export function asJobError(error: unknown): unknown {
-  if (error instanceof UpstreamStatusError && isCallersFault(error.status)) return new UnrecoverableError(error.message);
+  if (error instanceof ServiceCredentialsRefusedError) return error;
+  if (error instanceof UpstreamStatusError && isCallersFault(error.status) && !isAboutOurCredentials(error.status)) {
+    return new UnrecoverableError(error.message);
+  }
   return error;
+}
+
+/** Credential failures are retried, so they must be loud: the "job failed" warning alone would hide a bad secret. */
+function logCredentialTrouble(logger: Logger, job: Job, error: unknown) {
+  const fields = { job_id: job.id, name: job.name, attempts_made: job.attemptsMade, error: (error as Error)?.message ?? String(error) };
+  if (error instanceof ServiceCredentialsRefusedError) {
+    logger.error("the users service refused the worker's client credentials: check SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET; the job will be retried", fields);
+  } else if (error instanceof UpstreamStatusError && isAboutOurCredentials(error.status)) {
+    logger.warn(`${error.upstream} refused the worker's service token (${error.status}); the job will be retried`, fields);
+  }
 }

@@ -1,4 +1,6 @@
 // Starts the products service: settings from the environment, then database, migrations and HTTP server.
+// Access tokens are checked against the users service's published keys (USERS_URL).
+import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
 import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
 import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
@@ -8,7 +10,11 @@ import { createApp } from "./app.ts";
 
 const env = process.env;
 const start = startup("products", env);
-const settings = start.settings(() => ({ port: intFromEnv(env, "PORT", 8000), redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL) }));
+const settings = start.settings(() => ({
+  port: intFromEnv(env, "PORT", 8000),
+  redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
+  usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+}));
 await startDatabaseService({
   startup: start,
   service: "products",
@@ -18,5 +24,6 @@ await startDatabaseService({
   migrations: new URL("./db/migrations", import.meta.url),
   // Redis may be down at start-up: the service serves anyway and its outbox relay waits for it.
   start: (sql, { logger }) => startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
-  createApp: (sql, outbox, observability) => createApp({ sql, outbox, observability }),
+  createApp: (sql, outbox, observability) =>
+    createApp({ sql, outbox, observability, verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger: observability.logger }) }),
 });

@@ -8,8 +8,11 @@ import { UpstreamInvalidResponseError } from "../upstream/errors.ts";
 export type ServiceCredentials = {
   /** `{ authorization: "Bearer ..." }`, fetching a token when none is cached or it is about to expire. */
   headers(signal?: AbortSignal): Promise<{ authorization: string }>;
-  /** Drops the cached token, e.g. after a 401 (the keys were rotated): the next call gets a new one. */
-  invalidate(): void;
+  /**
+   * Drops the cached token after a 401 (the keys were rotated): the next call gets a new one. `rejected`:
+   * the header that was refused; a token fetched since by another job is kept.
+   */
+  invalidate(rejected?: string): void;
 };
 
 /** The users service refused the client id and secret: a setting to fix, not a passing fault. */
@@ -55,8 +58,8 @@ export function createServiceCredentials(options: {
       });
       return { authorization: await inflight };
     },
-    invalidate() {
-      cached = null;
+    invalidate(rejected) {
+      if (rejected === undefined || cached?.header === rejected) cached = null;
     },
   };
 }

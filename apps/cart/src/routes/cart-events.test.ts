@@ -4,17 +4,22 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { migrate } from "@storefront/shared/db/migrate";
 import { createTestDatabase, type TestDatabase } from "@storefront/shared/testing/test-database";
+import { createTestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "../app.ts";
 
 let db: TestDatabase;
 let app: ReturnType<typeof createApp>;
 let wakes = 0;
+/** These tests are about what the routes write, so they act as an admin (any user's cart); cart-auth.test.ts is about who may. */
+let asAdmin: Record<string, string>;
 const migrations = fileURLToPath(new URL("../db/migrations", import.meta.url));
 
 beforeAll(async () => {
   db = await createTestDatabase("cart_events");
   await migrate(db.sql, migrations);
-  app = createApp({ sql: db.sql, outbox: { wake: () => void wakes++ } });
+  const issuer = await createTestIssuer();
+  asAdmin = await issuer.auth(900, "admin");
+  app = createApp({ sql: db.sql, verifier: issuer.verifier, outbox: { wake: () => void wakes++ } });
 });
 afterAll(() => db?.drop());
 beforeEach(async () => {
@@ -23,7 +28,10 @@ beforeEach(async () => {
 });
 
 const call = async (method: string, path: string, body?: unknown) => {
-  const res = await app.request(path, body === undefined ? { method } : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await app.request(
+    path,
+    body === undefined ? { method, headers: asAdmin } : { method, headers: { ...asAdmin, "content-type": "application/json" }, body: JSON.stringify(body) },
+  );
   return res.status;
 };
 

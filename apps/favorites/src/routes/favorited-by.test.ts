@@ -2,10 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
 import { migrate } from "@storefront/shared/db/migrate";
 import { createTestDatabase, type TestDatabase } from "@storefront/shared/testing/test-database";
+import { createTestIssuer, type TestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "../app.ts";
 
 let db: TestDatabase;
 let app: ReturnType<typeof createApp>;
+let issuer: TestIssuer;
+/** The worker's view: who favorited a product is for services and admins (favorites-auth.test.ts). */
+let asService: Record<string, string>;
 const migrations = fileURLToPath(new URL("../db/migrations", import.meta.url));
 
 // Product 50 is favorited by users 2, 4, ..., 2400 (1,200 users), inserted in reverse so order comes from the query.
@@ -16,12 +20,14 @@ beforeAll(async () => {
   db = await createTestDatabase("favorited_by");
   await migrate(db.sql, migrations);
   await db.sql`insert into user_favorite (user_id, product_id) select u, ${MANY} from unnest(${[...manyUsers].reverse()}::int[]) as u`;
-  app = createApp({ sql: db.sql });
+  issuer = await createTestIssuer();
+  asService = await issuer.auth("notifications", "service");
+  app = createApp({ sql: db.sql, verifier: issuer.verifier });
 });
 afterAll(() => db.drop());
 
 const get = async (path: string) => {
-  const res = await app.request(path);
+  const res = await app.request(path, { headers: asService });
   return { status: res.status, body: (await res.json()) as any };
 };
 const ids = (body: { user_id: number }[]) => body.map((r) => r.user_id);
@@ -57,9 +63,10 @@ describe("GET /products/:id/favorited-by", () => {
   });
 
   test("another user's change shows up in the next page (no snapshot across pages)", async () => {
-    await app.request("/users/7/favorites", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ product_id: 2 }) });
+    const asUser7 = await issuer.auth(7);
+    await app.request("/users/7/favorites", { method: "POST", headers: { ...asUser7, "content-type": "application/json" }, body: JSON.stringify({ product_id: 2 }) });
     expect(ids((await get("/products/2/favorited-by")).body)).toEqual([1, 3, 7]);
-    await app.request("/users/7/favorites/2", { method: "DELETE" });
+    await app.request("/users/7/favorites/2", { method: "DELETE", headers: asUser7 });
     expect(ids((await get("/products/2/favorited-by")).body)).toEqual([1, 3]);
   });
 

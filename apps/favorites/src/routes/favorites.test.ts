@@ -2,24 +2,29 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
 import { migrate } from "@storefront/shared/db/migrate";
 import { createTestDatabase, type TestDatabase } from "@storefront/shared/testing/test-database";
+import { createTestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "../app.ts";
 
 let db: TestDatabase;
 let app: ReturnType<typeof createApp>;
+/** These tests are about what the routes do, so they act as an admin (any user's favorites); favorites-auth.test.ts is about who may. */
+let asAdmin: Record<string, string>;
 const migrations = fileURLToPath(new URL("../db/migrations", import.meta.url));
 
 beforeAll(async () => {
   db = await createTestDatabase("favorites");
   await migrate(db.sql, migrations);
-  app = createApp({ sql: db.sql });
+  const issuer = await createTestIssuer();
+  asAdmin = await issuer.auth(900, "admin");
+  app = createApp({ sql: db.sql, verifier: issuer.verifier });
 });
 afterAll(() => db.drop());
 
 /** `body` is sent as JSON; a string is sent as-is with a JSON content type (for malformed bodies). */
 const call = async (method: string, path: string, body?: unknown) => {
-  const init: RequestInit = { method };
+  const init: RequestInit = { method, headers: asAdmin };
   if (body !== undefined) {
-    init.headers = { "content-type": "application/json" };
+    init.headers = { ...asAdmin, "content-type": "application/json" };
     init.body = typeof body === "string" ? body : JSON.stringify(body);
   }
   const res = await app.request(path, init);
@@ -106,7 +111,7 @@ describe("bad input is 400 in the envelope and writes nothing", () => {
 
   test("missing body (no content type)", async () => {
     const before = await allRows();
-    const res = await app.request("/users/1/favorites", { method: "POST" });
+    const res = await app.request("/users/1/favorites", { method: "POST", headers: asAdmin });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.code).toBe("BAD_REQUEST");
     expect(await allRows()).toEqual(before);

@@ -4,17 +4,23 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { migrate } from "@storefront/shared/db/migrate";
 import { createTestDatabase, type TestDatabase } from "@storefront/shared/testing/test-database";
+import { createTestIssuer, type TestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "../app.ts";
 
 let db: TestDatabase;
 let app: ReturnType<typeof createApp>;
 let wakes = 0;
+let issuer: TestIssuer;
+/** Setting stock is for admins; who else may not is inventory-auth.test.ts. */
+let asAdmin: Record<string, string>;
 const migrations = fileURLToPath(new URL("../db/migrations", import.meta.url));
 
 beforeAll(async () => {
   db = await createTestDatabase("inventory_events");
   await migrate(db.sql, migrations);
-  app = createApp({ sql: db.sql, outbox: { wake: () => void wakes++ } });
+  issuer = await createTestIssuer();
+  asAdmin = await issuer.auth(900, "admin");
+  app = createApp({ sql: db.sql, verifier: issuer.verifier, outbox: { wake: () => void wakes++ } });
 }, 60_000);
 afterAll(() => db?.drop());
 beforeEach(async () => {
@@ -23,7 +29,7 @@ beforeEach(async () => {
 });
 
 const put = async (id: number | string, body: unknown) => {
-  const res = await app.request(`/products/${id}/inventory`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await app.request(`/products/${id}/inventory`, { method: "PUT", headers: { ...asAdmin, "content-type": "application/json" }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as any };
 };
 
@@ -96,9 +102,9 @@ describe("stock.back_in_stock", () => {
   });
 
   test("works without a relay (no outbox dependency): the event still waits in the table", async () => {
-    const bare = createApp({ sql: db.sql });
+    const bare = createApp({ sql: db.sql, verifier: issuer.verifier });
     await put(11, { inventory: 0 });
-    const res = await bare.request("/products/11/inventory", { method: "PUT", headers: { "content-type": "application/json" }, body: '{"inventory":2}' });
+    const res = await bare.request("/products/11/inventory", { method: "PUT", headers: { ...asAdmin, "content-type": "application/json" }, body: '{"inventory":2}' });
     expect(res.status).toBe(200);
     expect(await events()).toHaveLength(1);
   });

@@ -2,10 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
 import { migrate } from "@storefront/shared/db/migrate";
 import { createTestDatabase, type TestDatabase } from "@storefront/shared/testing/test-database";
+import { createTestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "../app.ts";
 
 let db: TestDatabase;
 let app: ReturnType<typeof createApp>;
+/** Setting stock is for admins; who else may not is inventory-auth.test.ts. */
+let asAdmin: Record<string, string>;
 const migrations = fileURLToPath(new URL("../db/migrations", import.meta.url));
 
 // Own timeout: the embedded fallback's first start can outlast bun's 5 s hook default
@@ -13,7 +16,9 @@ const migrations = fileURLToPath(new URL("../db/migrations", import.meta.url));
 beforeAll(async () => {
   db = await createTestDatabase("inventory");
   await migrate(db.sql, migrations);
-  app = createApp({ sql: db.sql });
+  const issuer = await createTestIssuer();
+  asAdmin = await issuer.auth(900, "admin");
+  app = createApp({ sql: db.sql, verifier: issuer.verifier });
 }, 60_000);
 afterAll(() => db?.drop());
 
@@ -23,7 +28,7 @@ const get = async (path: string) => {
 };
 
 const put = async (path: string, body: string, contentType = "application/json") => {
-  const res = await app.request(path, { method: "PUT", headers: { "content-type": contentType }, body });
+  const res = await app.request(path, { method: "PUT", headers: { ...asAdmin, "content-type": contentType }, body });
   return { status: res.status, body: (await res.json()) as any };
 };
 

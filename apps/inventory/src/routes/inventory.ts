@@ -1,8 +1,10 @@
 // Stock levels: one product (/products/:id/inventory, read and set) and a batch read (/inventory?ids=...).
 // Setting a product's stock from 0 to more writes a stock.back_in_stock event in the same transaction.
+// Reading is public; setting stock is for admins.
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import { z } from "zod";
+import { requireRole } from "@storefront/shared/auth/authenticate";
 import { AppError } from "@storefront/shared/errors";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { idParams, positiveIntString, validate, MAX_INT4 } from "@storefront/shared/validate";
@@ -39,7 +41,8 @@ export const inventoryRoutes = (sql: Sql, outbox?: OutboxWaker) =>
       if (!stock) throw new AppError(404, "NOT_FOUND", `no stock for product ${id}`);
       return c.json(stock);
     })
-    .put("/products/:id/inventory", validate("param", idParams), validate("json", stockBody), async (c) => {
+    // The role first: a caller who may not set stock learns nothing from the validation of what they sent.
+    .put("/products/:id/inventory", requireRole("admin"), validate("param", idParams), validate("json", stockBody), async (c) => {
       const { id } = c.req.valid("param");
       const { inventory } = c.req.valid("json");
       const { stock, backInStock } = await sql.begin(async (tx) => {

@@ -1,8 +1,10 @@
-// How many lines a user's cart has now, from the cart service (GET /users/:id/cart).
+// How many lines a user's cart has now, from the cart service (GET /users/:id/cart), asked with the worker's
+// service token (a user's cart is not for just anyone).
 import { z } from "zod";
 import { createUpstreamClient, type UpstreamClient } from "@storefront/shared/upstream/client";
 import { UpstreamInvalidResponseError } from "@storefront/shared/upstream/errors";
 import type { WorkerClientOptions } from "./options.ts";
+import { withServiceToken } from "./service-token.ts";
 
 const lines = z.array(z.object({ product_id: z.number(), quantity: z.number() }));
 
@@ -21,7 +23,9 @@ export function createCartClient(options: WorkerClientOptions): CartClient {
   return {
     upstream,
     cartLines(userId, signal) {
-      return upstream.getJson(`/users/${userId}/cart`, { deadline: options.deadlineMs, signal }, parse);
+      return withServiceToken(options.credentials, signal, (headers) =>
+        upstream.getJson(`/users/${userId}/cart`, { deadline: options.deadlineMs, signal, headers }, parse),
+      );
     },
   };
 }

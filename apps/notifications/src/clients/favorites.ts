@@ -1,8 +1,10 @@
-// Who favorited a product, from the favorites service (GET /products/:id/favorited-by), one keyset page a call.
+// Who favorited a product, from the favorites service (GET /products/:id/favorited-by), one keyset page a call,
+// asked with the worker's service token (the list is private: services and admins only).
 import { z } from "zod";
 import { createUpstreamClient, type UpstreamClient } from "@storefront/shared/upstream/client";
 import { UpstreamInvalidResponseError } from "@storefront/shared/upstream/errors";
 import type { WorkerClientOptions } from "./options.ts";
+import { withServiceToken } from "./service-token.ts";
 
 const page = z.array(z.object({ user_id: z.number().int().positive() }));
 
@@ -22,7 +24,9 @@ export function createFavoritesClient(options: WorkerClientOptions): FavoritesCl
   return {
     upstream,
     favoritedBy(productId, after, limit, signal) {
-      return upstream.getJson(`/products/${productId}/favorited-by?after=${after}&limit=${limit}`, { deadline: options.deadlineMs, signal }, parse);
+      return withServiceToken(options.credentials, signal, (headers) =>
+        upstream.getJson(`/products/${productId}/favorited-by?after=${after}&limit=${limit}`, { deadline: options.deadlineMs, signal, headers }, parse),
+      );
     },
   };
 }

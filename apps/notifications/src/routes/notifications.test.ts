@@ -2,11 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
 import { migrate } from "@storefront/shared/db/migrate";
 import { createTestDatabase, type TestDatabase } from "@storefront/shared/testing/test-database";
+import { createTestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "../app.ts";
 import { insertInboxRows, recordWebhookDelivery, type Notification } from "../db/inbox.ts";
 
 let db: TestDatabase;
 let app: ReturnType<typeof createApp>;
+/** These tests are about what the routes do, so they act as an admin (any user's inbox); notifications-auth.test.ts is about who may. */
+let asAdmin: Record<string, string>;
 const migrations = fileURLToPath(new URL("../db/migrations", import.meta.url));
 
 const note = (i: number): Notification => ({
@@ -20,7 +23,9 @@ const note = (i: number): Notification => ({
 beforeAll(async () => {
   db = await createTestDatabase("notifications_http");
   await migrate(db.sql, migrations);
-  app = createApp({ sql: db.sql });
+  const issuer = await createTestIssuer();
+  asAdmin = await issuer.auth(900, "admin");
+  app = createApp({ sql: db.sql, verifier: issuer.verifier });
   // User 1 gets 25 notifications (events 1..25, in that order), user 2 gets event 1; a webhook record too.
   for (let i = 1; i <= 25; i++) await insertInboxRows(db.sql, note(i), i === 1 ? [1, 2] : [1]);
   await recordWebhookDelivery(db.sql, note(1), 1);
@@ -28,7 +33,7 @@ beforeAll(async () => {
 afterAll(() => db.drop());
 
 const call = async (method: string, path: string) => {
-  const res = await app.request(path, { method });
+  const res = await app.request(path, { method, headers: asAdmin });
   return { status: res.status, body: (await res.json()) as any };
 };
 const titles = (body: { title: string }[]) => body.map((n) => n.title);

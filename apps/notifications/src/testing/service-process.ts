@@ -1,10 +1,12 @@
 // Runs the real notifications service (`bun apps/notifications/src/index.ts`) as a child process for
 // kill/restart/shutdown tests: its own database (on TEST_DATABASE_URL's server, else an embedded one in a
-// temp directory that survives the process), its own BullMQ prefix, and the stub upstreams.
+// temp directory that survives the process), its own BullMQ prefix, and the stub upstreams (the users stub's
+// serviceEnv gives it USERS_URL and its client credentials).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase } from "@storefront/shared/testing/test-database";
+import type { TestIssuer } from "@storefront/shared/testing/token-issuer";
 import { testRedisUrl } from "@storefront/shared/testing/test-redis";
 import { waitUntilReady } from "../../../../scripts/wait-ready.ts";
 import { freePort } from "../../../../tests/support/free-ports.ts";
@@ -32,7 +34,7 @@ export type ServiceProcess = TestProcess & { url: string };
 function childEnv(env: Record<string, string>): Record<string, string | undefined> {
   const base = { ...process.env };
   for (const key of Object.keys(base)) {
-    if (/^(PORT|NOTIFICATIONS_|NOTIFY_|QUEUE_PREFIX|FAVORITES_|CART_|WORKER_|SHUTDOWN_)/.test(key)) delete base[key];
+    if (/^(PORT|NOTIFICATIONS_|NOTIFY_|QUEUE_PREFIX|FAVORITES_|CART_|WORKER_|SHUTDOWN_|USERS_URL|SERVICE_CLIENT_)/.test(key)) delete base[key];
   }
   return { ...base, REDIS_URL: testRedisUrl, ...env };
 }
@@ -56,8 +58,9 @@ export async function runServiceToExit(env: Record<string, string>, timeoutMs = 
   return { code, output: proc.output.join("\n") };
 }
 
-export async function inboxOf(service: ServiceProcess, userId: number): Promise<{ id: number; title: string }[]> {
-  const res = await fetch(`${service.url}/users/${userId}/notifications?limit=100`, { headers: { connection: "close" } });
+/** The user's inbox as the user reads it: with their own token, signed by the users stub's `issuer`. */
+export async function inboxOf(service: ServiceProcess, userId: number, issuer: TestIssuer): Promise<{ id: number; title: string }[]> {
+  const res = await fetch(`${service.url}/users/${userId}/notifications?limit=100`, { headers: { ...(await issuer.auth(userId)), connection: "close" } });
   if (!res.ok) throw new Error(`inbox of ${userId}: ${res.status}`);
   return (await res.json()) as { id: number; title: string }[];
 }

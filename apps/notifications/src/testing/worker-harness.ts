@@ -1,21 +1,26 @@
 // An in-process notifications worker for tests: its own BullMQ prefix on the test Redis (deleted afterwards),
-// stub favorites/cart services, a producer queue to add events as the outbox relays do, and polling helpers.
+// stub users/favorites/cart services (the worker's calls carry a service token the users stub issued), a
+// producer queue to add events as the outbox relays do, and polling helpers.
 import { randomUUID } from "node:crypto";
 import { Queue, type Job, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import type { Sql } from "postgres";
+import { createServiceCredentials, type ServiceCredentials } from "@storefront/shared/auth/service-credentials";
 import { EVENT_JOB_OPTIONS, NOTIFICATIONS_QUEUE, workerRedisOptions, type EventJobData, type OutboxEvent } from "@storefront/shared/notifications/events";
 import { createLogger } from "@storefront/shared/observability/logger";
 import { deletePrefix, testRedisUrl, uniquePrefix } from "@storefront/shared/testing/test-redis";
+import { createUpstreamClient } from "@storefront/shared/upstream/client";
 import { createCartClient } from "../clients/cart.ts";
 import { createFavoritesClient } from "../clients/favorites.ts";
 import type { WebhookSender } from "../webhook.ts";
 import { createNotificationsWorker, type NotificationsWorker } from "../worker.ts";
-import { startStubServices, type StubServices } from "./stub-services.ts";
+import { startStubServices, STUB_CLIENT_ID, type StubServices } from "./stub-services.ts";
 
 export type Harness = {
   prefix: string;
   stubs: StubServices;
+  /** The worker's service identity, as index.ts builds it, against the users stub. */
+  credentials: ServiceCredentials;
   producer: Queue;
   notifications: NotificationsWorker;
   logs: string[];
@@ -40,10 +45,12 @@ export async function startHarness(options: {
   favoritesPageSize?: number;
   deadlineMs?: number;
   concurrency?: number;
+  /** The secret the worker presents; default the one the users stub accepts. */
+  clientSecret?: string;
 }): Promise<Harness> {
   const redisUrl = options.redisUrl ?? testRedisUrl;
   const prefix = uniquePrefix("notifications");
-  const stubs = startStubServices();
+  const stubs = await startStubServices();
   const connection = new Redis(...workerRedisOptions(redisUrl));
   const producerConnection = new Redis(...workerRedisOptions(redisUrl));
   const producer = new Queue(NOTIFICATIONS_QUEUE, { connection: producerConnection, prefix });
@@ -51,13 +58,18 @@ export async function startHarness(options: {
   const logs: string[] = [];
   const logger = createLogger("notifications", "debug", (line) => logs.push(line));
   const deadlineMs = options.deadlineMs ?? 2000;
+  const credentials = createServiceCredentials({
+    users: createUpstreamClient("users", stubs.url),
+    clientId: STUB_CLIENT_ID,
+    clientSecret: options.clientSecret ?? stubs.serviceEnv.SERVICE_CLIENT_SECRET,
+  });
   const notifications = createNotificationsWorker({
     connection,
     prefix,
     concurrency: options.concurrency ?? 20,
     sql: options.sql,
-    favorites: createFavoritesClient({ baseUrl: stubs.url, deadlineMs }),
-    cart: createCartClient({ baseUrl: stubs.url, deadlineMs }),
+    favorites: createFavoritesClient({ baseUrl: stubs.url, deadlineMs, credentials }),
+    cart: createCartClient({ baseUrl: stubs.url, deadlineMs, credentials }),
     webhook: options.webhook,
     reminderDelayMs: options.reminderDelayMs ?? 60_000,
     favoritesPageSize: options.favoritesPageSize,
@@ -78,6 +90,7 @@ export async function startHarness(options: {
   return {
     prefix,
     stubs,
+    credentials,
     producer,
     notifications,
     logs,

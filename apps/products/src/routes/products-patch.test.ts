@@ -4,17 +4,22 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { migrate } from "@storefront/shared/db/migrate";
 import { createTestDatabase, type TestDatabase } from "@storefront/shared/testing/test-database";
+import { createTestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "../app.ts";
 
 let db: TestDatabase;
 let app: ReturnType<typeof createApp>;
 let wakes = 0;
+/** Editing is for admins; who else may not is products-auth.test.ts. */
+let asAdmin: Record<string, string>;
 const migrations = fileURLToPath(new URL("../db/migrations", import.meta.url));
 
 beforeAll(async () => {
   db = await createTestDatabase("products_patch");
   await migrate(db.sql, migrations);
-  app = createApp({ sql: db.sql, outbox: { wake: () => void wakes++ } });
+  const issuer = await createTestIssuer();
+  asAdmin = await issuer.auth(900, "admin");
+  app = createApp({ sql: db.sql, verifier: issuer.verifier, outbox: { wake: () => void wakes++ } });
 });
 afterAll(() => db?.drop());
 beforeEach(async () => {
@@ -25,7 +30,7 @@ beforeEach(async () => {
 const patch = async (id: number | string, body: unknown) => {
   const res = await app.request(`/products/${id}`, {
     method: "PATCH",
-    headers: { "content-type": "application/json" },
+    headers: { ...asAdmin, "content-type": "application/json" },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };

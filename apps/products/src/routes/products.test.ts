@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
 import { migrate } from "@storefront/shared/db/migrate";
 import { createTestDatabase, type TestDatabase } from "@storefront/shared/testing/test-database";
+import { createTestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "../app.ts";
 
 let db: TestDatabase;
@@ -11,7 +12,7 @@ const migrations = fileURLToPath(new URL("../db/migrations", import.meta.url));
 beforeAll(async () => {
   db = await createTestDatabase("products");
   await migrate(db.sql, migrations);
-  app = createApp({ sql: db.sql });
+  app = createApp({ sql: db.sql, verifier: (await createTestIssuer()).verifier });
 });
 afterAll(() => db.drop());
 
