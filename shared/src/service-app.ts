@@ -2,6 +2,7 @@
 // the 404 envelope, secure headers, a body limit, the caller's token when it has one, /health, /ready and /metrics.
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
 import { authenticate } from "./auth/authenticate.ts";
 import type { AuthVariables } from "./auth/identity.ts";
@@ -28,6 +29,11 @@ export function createServiceApp<V extends object = {}>(options: {
   bodyLimitBytes?: number;
   /** Run before the token is checked, e.g. the BFF's CORS, so even a refusal carries its headers. */
   edge?: MiddlewareHandler[];
+  /**
+   * Paths whose Authorization header is not looked at (identity stays null), e.g. /auth/login and
+   * /auth/refresh: a client still sending its expired access token must be able to get a new one.
+   */
+  anonymousPaths?: readonly string[];
 }) {
   const { service, ready, readyTimeoutMs = 2000, verifier, bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES } = options;
   const obs = options.observability ?? createObservability(service);
@@ -45,7 +51,17 @@ export function createServiceApp<V extends object = {}>(options: {
   );
   app.use(deadlineFromHeader());
   for (const middleware of options.edge ?? []) app.use(middleware);
-  if (verifier) app.use(authenticate(verifier));
+  if (verifier) {
+    const check = authenticate(verifier);
+    const anonymous = new Set(options.anonymousPaths ?? []);
+    app.use(
+      createMiddleware<{ Variables: AuthVariables }>(async (c, next) => {
+        if (!anonymous.has(c.req.path)) return check(c, next);
+        c.set("identity", null);
+        await next();
+      }),
+    );
+  }
   app.get("/health", (c) => c.json({ status: "ok", service }));
   app.get("/metrics", (c) => c.body(obs.registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }));
   app.get("/ready", async (c) => {

@@ -4,7 +4,8 @@ import type { ValidationTargets } from "hono";
 import { z } from "zod";
 import { errorBody } from "./errors.ts";
 
-const describe = (error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string =>
+/** zod's issues in one line: "field: message; other: message". */
+export const describeIssues = (error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string =>
   error.issues
     .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
     .join("; ");
@@ -12,7 +13,7 @@ const describe = (error: { issues: readonly { path: PropertyKey[]; message: stri
 /** `validate("json", schema)`: like zValidator, but failures become `400 {error: {code: "BAD_REQUEST"}}`. */
 export const validate = <Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) =>
   zValidator(target, schema, (result, c) => {
-    if (!result.success) return c.json(errorBody("BAD_REQUEST", `invalid ${target}: ${describe(result.error)}`), 400);
+    if (!result.success) return c.json(errorBody("BAD_REQUEST", `invalid ${target}: ${describeIssues(result.error)}`), 400);
   });
 
 /** The largest value of a Postgres `int`. */

@@ -3,15 +3,22 @@ import { BREAKER_DEFAULTS, type BreakerOptions } from "@storefront/shared/circui
 import { createObservability, type Observability } from "@storefront/shared/observability/observability";
 import { createServiceApp } from "@storefront/shared/service-app";
 import { createUpstreamClient, DEFAULT_RETRY, type FetchFn, type RetryPolicy } from "@storefront/shared/upstream/client";
-import { userId, type UserVariables } from "./middleware/user-id.ts";
-import { cartRoutes } from "./routes/cart.ts";
-import { favoritesRoutes } from "./routes/favorites.ts";
-import { listingRoutes } from "./routes/listing.ts";
-import { notificationsRoutes } from "./routes/notifications.ts";
+import type { MiddlewareHandler } from "hono";
+import type { TokenVerifier } from "@storefront/shared/auth/token-verifier";
+import { corsFor } from "./cors.ts";
+import { openApiDocument } from "./openapi.ts";
+import { apiRoutes } from "./routes/api.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { createProductsCache } from "./products-cache.ts";
 
 export type BffDeps = {
-  urls: { products: string; inventory: string; cart: string; favorites: string; notifications: string };
+  urls: { products: string; inventory: string; cart: string; favorites: string; notifications: string; users: string };
+  /** Checks access tokens (the users service's keys); index.ts builds it, tests pass a test issuer's. */
+  verifier: TokenVerifier;
+  /** Origins whose browsers may call the BFF; none by default (same origin only). */
+  corsOrigins?: readonly string[];
+  /** Rate limits (middleware/rate-limit.ts), built by index.ts on Redis; none in tests that do not test them. */
+  rateLimits?: { general: MiddlewareHandler; auth: MiddlewareHandler };
   deadlines?: Partial<{ productsMs: number; inventoryMs: number; writeMs: number }>;
   /** Settings shared by the four upstreams' breakers. */
   breaker?: Partial<typeof BREAKER_DEFAULTS>;
@@ -52,7 +59,8 @@ export function createApp(deps: BffDeps) {
   const cart = createUpstreamClient("cart", deps.urls.cart, upstreamOptions);
   const favorites = createUpstreamClient("favorites", deps.urls.favorites, upstreamOptions);
   const notifications = createUpstreamClient("notifications", deps.urls.notifications, upstreamOptions);
-  const upstreams = [products, inventory, cart, favorites, notifications];
+  const users = createUpstreamClient("users", deps.urls.users, upstreamOptions);
+  const upstreams = [products, inventory, cart, favorites, notifications, users];
   obs.registry.gauge("bff_circuit_breaker_state", "1 for each upstream's current breaker state, 0 for the others.", ["upstream", "state"], function* () {
     for (const u of upstreams) {
       const state = u.breaker.state;
@@ -71,13 +79,31 @@ export function createApp(deps: BffDeps) {
   });
 
   // The BFF depends on its upstreams per request, not to be up: it is ready as soon as it listens.
-  const app = createServiceApp<UserVariables>({ service: "bff", ready: async () => {}, observability: obs });
+  const app = createServiceApp({
+    service: "bff",
+    ready: async () => {},
+    observability: obs,
+    verifier: deps.verifier,
+    edge: deps.corsOrigins?.length ? [corsFor(deps.corsOrigins)] : [],
+    // Getting a token must work for a client that still sends its expired one.
+    anonymousPaths: ["/auth/login", "/auth/register", "/auth/refresh"],
+  });
   app.get("/health/upstreams", (c) => c.json({ upstreams: upstreams.map((u) => u.breaker.snapshot()) }));
-  // "/x/*" also matches "/x".
-  for (const path of ["/products/*", "/cart/*", "/favorites/*", "/notifications/*"]) app.use(path, userId());
-  app.route("/products", listingRoutes({ catalogue, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, degradedTotal }));
-  app.route("/cart", cartRoutes(cart, writeMs));
-  app.route("/favorites", favoritesRoutes(favorites, writeMs));
-  app.route("/notifications", notificationsRoutes(notifications, writeMs));
+  if (deps.rateLimits) {
+    // The stricter limits on guessing passwords and making accounts; the general one on every public route.
+    app.use("/auth/login", deps.rateLimits.auth);
+    app.use("/auth/register", deps.rateLimits.auth);
+    for (const path of ["/auth/*", "/me", "/products/*", "/cart/*", "/favorites/*", "/notifications/*", "/admin/*"]) app.use(path, deps.rateLimits.general);
+  }
+  const api = apiRoutes({
+    upstreams: { products, inventory, cart, favorites, notifications, users },
+    catalogue,
+    deadlines: { productsMs, inventoryMs, writeMs },
+    degradedTotal,
+  });
+  app.route("/", api);
+  // Built on first request, then kept: the routes do not change while the process runs.
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  app.route("/", docsRoutes(() => (document ??= openApiDocument(api))));
   return app;
 }

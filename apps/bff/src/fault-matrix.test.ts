@@ -5,10 +5,11 @@
 // write reaches a service twice. (The in-process msw tests could not see a crash like an unhandled rejection.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createFaultProxy, describeFaultMode, EVERY_FAULT, type FaultMode, type FaultProxy } from "@storefront/shared/testing/fault-proxy";
+import { createTestIssuer } from "@storefront/shared/testing/token-issuer";
 import { waitUntilReady } from "../../../scripts/wait-ready.ts";
 import { freePort } from "../../../tests/support/free-ports.ts";
 import { startProcess, type TestProcess } from "../../../tests/support/processes.ts";
-import { cleanEnv } from "../../../tests/support/stack.ts";
+import { cleanEnv, freshQueue } from "../../../tests/support/stack.ts";
 import { startFaultStubs, type FaultStubs } from "./testing/fault-stubs.ts";
 
 const PRODUCTS_DEADLINE_MS = 150;
@@ -50,9 +51,15 @@ let proxies: Record<"products" | "cart" | "favorites" | "inventory", FaultProxy>
 let bff: TestProcess;
 let url: string;
 let requestSeq = 0;
+const issuer = await createTestIssuer();
+const rateLimitSpace = freshQueue("bff-matrix");
+// One token per user, as each client holds one (so a user's concurrent listings may share upstream calls).
+const tokens = new Map<number, string>();
+const auth = (user: number) => ({ authorization: `Bearer ${tokens.get(user)}` });
 
 beforeAll(async () => {
-  stubs = startFaultStubs();
+  for (const user of [1, 2, 3, 4, 5, 6, 9]) tokens.set(user, await issuer.token(user));
+  stubs = startFaultStubs(issuer.jwks);
   const upstreamPort = stubs.port;
   const [products, cart, favorites, inventory] = await Promise.all([0, 1, 2, 3].map(() => createFaultProxy({ upstreamPort })));
   proxies = { products: products!, cart: cart!, favorites: favorites!, inventory: inventory! };
@@ -66,6 +73,8 @@ beforeAll(async () => {
     FAVORITES_URL: proxies.favorites.url,
     INVENTORY_URL: proxies.inventory.url,
     NOTIFICATIONS_URL: stubs.url,
+    // The keys come from the stand-in users service, outside the fault proxies: these cells are about the data path.
+    USERS_URL: stubs.url,
     PRODUCTS_DEADLINE_MS: String(PRODUCTS_DEADLINE_MS),
     INVENTORY_DEADLINE_MS: String(INVENTORY_DEADLINE_MS),
     WRITE_DEADLINE_MS: String(WRITE_DEADLINE_MS),
@@ -76,6 +85,10 @@ beforeAll(async () => {
     // The breakers are real (they open within a burst); short pauses so the next cell starts closed.
     BREAKER_OPEN_MS: "100",
     BREAKER_HALF_OPEN_PROBES: "1",
+    // Far above what the matrix sends: these cells are about faults, not quotas (tests/identity.test.ts has those).
+    RATE_LIMIT_USER: "1000000/60",
+    RATE_LIMIT_IP: "1000000/60",
+    QUEUE_PREFIX: rateLimitSpace.prefix,
     LOG_LEVEL: "warn",
   });
   await waitUntilReady(`${url}/ready`, { timeoutMs: 15_000 });
@@ -83,6 +96,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bff?.stop();
+  await rateLimitSpace.cleanup();
   await Promise.all(Object.values(proxies ?? {}).map((p) => p.close()));
   await stubs?.stop();
 });
@@ -108,14 +122,14 @@ async function request(what: string, path: string, init: RequestInit = {}): Prom
 const write = (path: string, user: number, json: unknown) =>
   request(`POST ${path}`, path, {
     method: "POST",
-    headers: { "x-user-id": String(user), "content-type": "application/json", "x-request-id": `write-${++requestSeq}` },
+    headers: { ...auth(user), "content-type": "application/json", "x-request-id": `write-${++requestSeq}` },
     body: JSON.stringify(json),
   });
 
 /** Seven listings (two pairs share a single flight, one anonymous) and two writes, all at once. */
 const burst = () =>
   Promise.all([
-    ...[1, 1, 2, 2, 3, 4].map((user) => request("listing", "/products/all", { headers: { "x-user-id": String(user) } })),
+    ...[1, 1, 2, 2, 3, 4].map((user) => request("listing", "/products/all", { headers: auth(user) })),
     request("anonymous listing", "/products/all"),
     write("/cart", 5, { product_id: 1, quantity: 1 }),
     write("/favorites", 6, { product_id: 2 }),
@@ -156,7 +170,7 @@ async function settle() {
     if (Date.now() > until) throw new Error(`breakers did not close: ${JSON.stringify(upstreams)}`);
     await Bun.sleep(60);
     // A listing for a user probes products, cart, favorites and inventory.
-    await request("probe", "/products/all", { headers: { "x-user-id": "9" } });
+    await request("probe", "/products/all", { headers: auth(9) });
   }
 }
 
@@ -277,7 +291,7 @@ describe("the BFF under every upstream fault, on real sockets", () => {
     await settle();
     expect(bff.proc.exitCode).toBeNull();
     expect(bff.output.filter((line) => /unhandled|uncaught/i.test(line))).toEqual([]);
-    const r = await request("listing", "/products/all", { headers: { "x-user-id": "1" } });
+    const r = await request("listing", "/products/all", { headers: auth(1) });
     expect({ status: r.status, degraded: r.body.degraded }).toEqual({ status: 200, degraded: [] });
   });
 });

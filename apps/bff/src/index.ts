@@ -2,6 +2,11 @@
 import { BREAKER_DEFAULTS } from "@storefront/shared/circuit-breaker";
 import { floatFromEnv, intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { serveApp } from "@storefront/shared/serve";
+import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
+import { parseTrustedProxies } from "./client-ip.ts";
+import { parseOrigins } from "./cors.ts";
+import { createRateLimitRedis, createRateLimits, rateLimitPoliciesFromEnv, waitForRedis } from "./middleware/rate-limit.ts";
 import { startup } from "@storefront/shared/startup";
 import { createApp, DEFAULT_DEADLINES, DEFAULT_PRODUCTS_CACHE, DEFAULT_PRODUCTS_STALE_MAX_MS } from "./app.ts";
 
@@ -16,7 +21,14 @@ const settings = start.settings(() => ({
     favorites: urlFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002"),
     cart: urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
     notifications: urlFromEnv(env, "NOTIFICATIONS_URL", "http://127.0.0.1:8004"),
+    users: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
   },
+  corsOrigins: parseOrigins(env.CORS_ORIGINS),
+  redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
+  // Under the deployment's Redis namespace (QUEUE_PREFIX), beside its queues.
+  rateLimitPrefix: `${env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX}:ratelimit`,
+  rateLimitPolicies: rateLimitPoliciesFromEnv(env),
+  trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES),
   deadlines: {
     productsMs: intFromEnv(env, "PRODUCTS_DEADLINE_MS", DEFAULT_DEADLINES.productsMs, { min: 1 }),
     inventoryMs: intFromEnv(env, "INVENTORY_DEADLINE_MS", DEFAULT_DEADLINES.inventoryMs, { min: 1 }),
@@ -37,5 +49,17 @@ const settings = start.settings(() => ({
     swrMs: intFromEnv(env, "PRODUCTS_CACHE_SWR_MS", DEFAULT_PRODUCTS_CACHE.swrMs),
   },
 }));
-const { port, ...deps } = settings;
-serveApp({ app: createApp({ ...deps, observability }), service: "bff", port, observability });
+const { port, redisUrl, rateLimitPrefix, rateLimitPolicies, trustedProxies, ...deps } = settings;
+const { logger } = observability;
+const verifier = createUsersVerifier({ usersUrl: deps.urls.users, logger });
+const redis = createRateLimitRedis(redisUrl);
+// Without this wait the first requests after start would count in memory and log an outage for nothing.
+if (!(await waitForRedis(redis, 2000))) logger.warn("rate limits: no Redis at start; counting in memory until it answers");
+const rateLimits = createRateLimits({ redis, prefix: rateLimitPrefix, policies: rateLimitPolicies, trustedProxies, logger });
+serveApp({
+  app: createApp({ ...deps, verifier, rateLimits, observability }),
+  service: "bff",
+  port,
+  observability,
+  onClose: [() => rateLimits.close()],
+});

@@ -22,6 +22,11 @@ export type CataloguePage = { items: CatalogueItem[]; /** served from an old cop
 export type ProductsCache = {
   /** The page at `path`: cached, live (and kept), or on failure a copy young enough; else the failure is thrown. */
   page(path: string, call: UpstreamCall & { requestId: string; timings: Timing[] }): Promise<CataloguePage>;
+  /**
+   * After a change made through this BFF: the next listing asks products again. The copies stay as the
+   * fallback when products fails. (Changes made elsewhere, or through another BFF, wait for the TTL.)
+   */
+  expire(): void;
 };
 
 const ignore = () => {};
@@ -50,6 +55,11 @@ export function createProductsCache(options: ProductsCacheOptions): ProductsCach
     if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
   };
 
+  const expire = () => {
+    const pastFreshAndSwr = now() - ttlMs - swrMs - 1;
+    for (const entry of entries.values()) entry.at = Math.min(entry.at, pastFreshAndSwr);
+  };
+
   const fetchPage = (path: string, call: UpstreamCall) =>
     products.getJson(path, call, toCatalogue).then((items) => {
       put(path, items);
@@ -66,6 +76,7 @@ export function createProductsCache(options: ProductsCacheOptions): ProductsCach
   };
 
   return {
+    expire,
     async page(path, call) {
       const cached = get(path);
       if (cached && cached.ageMs < ttlMs + swrMs) {

@@ -1,6 +1,10 @@
 // Test kit for the BFF: fake upstream addresses, msw handlers for the happy path and an app built on them.
 import { http, HttpResponse } from "msw";
+import { createTestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "./app.ts";
+
+/** Signs the tests' tokens; the test apps trust only it. */
+export const issuer = await createTestIssuer();
 
 export const urls = {
   products: "http://products.test",
@@ -8,6 +12,7 @@ export const urls = {
   cart: "http://cart.test",
   favorites: "http://favorites.test",
   notifications: "http://notifications.test",
+  users: "http://users.test",
 };
 
 export const catalogue = [
@@ -33,11 +38,20 @@ export const DEADLINES = { productsMs: 150, inventoryMs: 150, writeMs: 150 };
 /** The products cache is off unless a test is about it: each listing then calls products. */
 export const NO_CACHE = { ttlMs: 0, swrMs: 0 };
 
-export const testApp = () => createApp({ urls, deadlines: DEADLINES, productsCache: NO_CACHE });
+export const testApp = () => createApp({ urls, verifier: issuer.verifier, deadlines: DEADLINES, productsCache: NO_CACHE });
 
-export async function call(app: ReturnType<typeof createApp>, path: string, init: RequestInit & { user?: string } = {}) {
+// One token per user and role, as one client holds one: concurrent calls of a user may then share upstream calls.
+const tokens = new Map<string, Promise<string>>();
+const tokenOf = (user: string | number, role: "customer" | "admin" = "customer") => {
+  const key = `${user}/${role}`;
+  if (!tokens.has(key)) tokens.set(key, issuer.token(user, role));
+  return tokens.get(key)!;
+};
+
+/** `user`: the request carries that user's access token (role customer; `role` to change it). */
+export async function call(app: ReturnType<typeof createApp>, path: string, init: RequestInit & { user?: string | number; role?: "customer" | "admin" } = {}) {
   const headers = new Headers(init.headers);
-  if (init.user !== undefined) headers.set("x-user-id", init.user);
+  if (init.user !== undefined) headers.set("authorization", `Bearer ${await tokenOf(init.user, init.role)}`);
   if (init.body !== undefined) headers.set("content-type", "application/json");
   const started = performance.now();
   const res = await app.request(path, { ...init, headers });

@@ -41,7 +41,7 @@ export type SendOptions = UpstreamCall & {
 };
 
 /** A 2xx or 4xx answer to a change; its body parsed (null when empty). */
-export type UpstreamReply = { status: number; body: unknown };
+export type UpstreamReply = { status: number; body: unknown; headers: Headers };
 
 export type UpstreamClient = {
   readonly name: string;
@@ -182,9 +182,9 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
           if (res.status >= 500 || (res.status >= 300 && res.status < 400)) throw await statusError(res);
           if (response === "ignore") {
             await res.arrayBuffer(); // read inside the deadline, so the connection is free for the next call
-            return { status: res.status, body: null };
+            return { status: res.status, body: null, headers: res.headers };
           }
-          return { status: res.status, body: await readJson(res) };
+          return { status: res.status, body: await readJson(res), headers: res.headers };
         }, signal),
       );
     },

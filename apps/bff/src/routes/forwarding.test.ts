@@ -93,16 +93,17 @@ describe("cart through the BFF", () => {
     expect(received).toEqual([]);
   });
 
-  test("without x-user-id: 401 UNAUTHENTICATED, even with a bad body, and nothing forwarded", async () => {
+  test("without a token: 401 UNAUTHENTICATED with WWW-Authenticate, even with a bad body, and nothing forwarded", async () => {
     for (const [path, init] of [
       ["/cart", {}],
       ["/cart", { method: "POST", body: "{bad" }],
       ["/favorites", { method: "POST", body: JSON.stringify({ product_id: 1 }) }],
       ["/favorites/1", { method: "DELETE" }],
     ] as const) {
-      const { status, body } = await call(app, path, init as RequestInit);
+      const { status, body, headers } = await call(app, path, { ...(init as RequestInit), headers: { "x-user-id": "1" } });
       expect(status).toBe(401);
       expect(body.error.code).toBe("UNAUTHENTICATED");
+      expect(headers.get("www-authenticate")).toStartWith("Bearer");
     }
     expect(received).toEqual([]);
   });
@@ -195,8 +196,8 @@ describe("notifications through the BFF", () => {
     expect(received).toEqual([]);
   });
 
-  test("without x-user-id: 401", async () => {
-    expect((await call(app, "/notifications")).status).toBe(401);
+  test("without a token: 401 (x-user-id is not trusted)", async () => {
+    expect((await call(app, "/notifications", { headers: { "x-user-id": "7" } })).status).toBe(401);
     expect(received).toEqual([]);
   });
 });

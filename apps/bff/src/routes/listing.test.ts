@@ -216,13 +216,42 @@ describe("GET /products/all", () => {
     expect(body.next_after).toBe(1);
   });
 
-  test.each(["abc", "0", "-1", "1.5", "01", "1 2", "1,2", "99999999999"])("x-user-id %p is a 400 and calls nothing", async (user) => {
+  test("x-user-id is not trusted: without a token the listing is anonymous and no user's cart or favorites is asked for", async () => {
+    const called: string[] = [];
+    server.events.on("request:start", ({ request }) => called.push(new URL(request.url).host));
+    const { status, body } = await call(app, "/products/all", { headers: { "x-user-id": "1" } });
+    server.events.removeAllListeners();
+    expect(status).toBe(200);
+    expect(body.cart_items).toBeNull();
+    expect(body.favorite_items).toBeNull();
+    expect(called.sort()).toEqual(["inventory.test", "products.test"]);
+  });
+
+  test("the user's own token goes to cart and favorites, and their path is the token's user", async () => {
+    const seen: string[] = [];
+    server.events.on("request:start", ({ request }) => {
+      const url = new URL(request.url);
+      if (url.host === "cart.test" || url.host === "favorites.test") seen.push(`${url.pathname} ${request.headers.get("authorization")?.slice(0, 7)}`);
+    });
+    const { status, body } = await call(app, "/products/all", { user: 4 });
+    server.events.removeAllListeners();
+    expect(status).toBe(200);
+    expect(body.cart_items).toBe(2);
+    expect(seen.sort()).toEqual(["/users/4/cart Bearer ", "/users/4/favorites Bearer "]);
+  });
+
+  test.each([
+    ["another scheme", "Basic dXNlcjE6cGFzcw=="],
+    ["a malformed token", "Bearer not-a-jwt"],
+    ["an empty bearer", "Bearer "],
+  ])("%s: 401 with WWW-Authenticate, nothing called", async (_, authorization) => {
     const called: string[] = [];
     server.events.on("request:start", ({ request }) => called.push(request.url));
-    const { status, body } = await call(app, "/products/all", { user });
+    const { status, body, headers } = await call(app, "/products/all", { headers: { authorization } });
     server.events.removeAllListeners();
-    expect(status).toBe(400);
-    expect(body.error.code).toBe("BAD_REQUEST");
+    expect(status).toBe(401);
+    expect(body.error.code).toBe("UNAUTHENTICATED");
+    expect(headers.get("www-authenticate")).toStartWith("Bearer");
     expect(called).toEqual([]);
   });
 

@@ -4,7 +4,7 @@ import { setupServer } from "msw/node";
 import { createLogger } from "@storefront/shared/observability/logger";
 import { createObservability } from "@storefront/shared/observability/observability";
 import { createApp } from "../app.ts";
-import { call, DEADLINES, happyHandlers, NO_CACHE, urls } from "../test-upstreams.ts";
+import { call, DEADLINES, happyHandlers, issuer, NO_CACHE, urls } from "../test-upstreams.ts";
 
 const server = setupServer(...happyHandlers);
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -19,7 +19,7 @@ let lines: any[];
 beforeEach(() => {
   lines = [];
   const observability = createObservability("bff", { logger: createLogger("bff", "info", (l) => lines.push(JSON.parse(l))) });
-  app = createApp({ urls, deadlines: DEADLINES, observability, productsCache: NO_CACHE });
+  app = createApp({ urls, verifier: issuer.verifier, deadlines: DEADLINES, observability, productsCache: NO_CACHE });
 });
 
 const metrics = async () => (await app.request("/metrics")).text();

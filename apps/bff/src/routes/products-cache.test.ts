@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { delay, http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { createApp } from "../app.ts";
-import { call, catalogue, DEADLINES, happyHandlers, urls } from "../test-upstreams.ts";
+import { call, catalogue, DEADLINES, happyHandlers, issuer, urls } from "../test-upstreams.ts";
 
 const server = setupServer(...happyHandlers);
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -19,7 +19,7 @@ let hits: Record<string, number>;
 beforeEach(() => {
   now = 1_000_000;
   hits = {};
-  app = createApp({ urls, deadlines: DEADLINES, productsCache: CACHE, productsStaleMaxMs: 60_000, now: () => now, onBreakerChange: () => {} });
+  app = createApp({ urls, verifier: issuer.verifier, deadlines: DEADLINES, productsCache: CACHE, productsStaleMaxMs: 60_000, now: () => now, onBreakerChange: () => {} });
   server.events.on("request:start", ({ request }) => {
     const host = new URL(request.url).hostname.replace(".test", "");
     hits[host] = (hits[host] ?? 0) + 1;
@@ -88,7 +88,7 @@ describe("the products cache", () => {
   });
 
   test("with PRODUCTS_STALE_MAX_MS below the cache window, an old copy is not served on error", async () => {
-    const strict = createApp({ urls, deadlines: DEADLINES, productsCache: { ttlMs: 0, swrMs: 0 }, productsStaleMaxMs: 0, now: () => now, onBreakerChange: () => {} });
+    const strict = createApp({ urls, verifier: issuer.verifier, deadlines: DEADLINES, productsCache: { ttlMs: 0, swrMs: 0 }, productsStaleMaxMs: 0, now: () => now, onBreakerChange: () => {} });
     await call(strict, "/products/all");
     now += 1;
     server.use(http.get(`${urls.products}/products`, () => HttpResponse.error()));

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { createApp } from "../app.ts";
-import { call, catalogue, DEADLINES, happyHandlers, NO_CACHE, urls } from "../test-upstreams.ts";
+import { call, catalogue, DEADLINES, happyHandlers, issuer, NO_CACHE, urls } from "../test-upstreams.ts";
 
 const server = setupServer(...happyHandlers);
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -24,6 +24,7 @@ beforeEach(() => {
   hits = {};
   app = createApp({
     urls,
+    verifier: issuer.verifier,
     deadlines: DEADLINES,
     breaker: BREAKER,
     retry: { attempts: 3, baseMs: 1, maxMs: 5, minAttemptMs: 10 },
@@ -172,7 +173,7 @@ describe("GET /health/upstreams", () => {
   test("shows each upstream's breaker", async () => {
     const { status, body } = await call(app, "/health/upstreams");
     expect(status).toBe(200);
-    expect(body.upstreams.map((u: any) => u.name)).toEqual(["products", "inventory", "cart", "favorites", "notifications"]);
+    expect(body.upstreams.map((u: any) => u.name)).toEqual(["products", "inventory", "cart", "favorites", "notifications", "users"]);
     expect(body.upstreams[0]).toEqual({ name: "products", state: "closed", calls: 0, failures: 0, slow: 0, half_open_in_ms: null });
   });
 });

@@ -1,6 +1,6 @@
-// Stand-ins for products, inventory, cart, favorites and notifications on one real port, for the BFF's
-// process-level fault tests: fixed data, and every write recorded by its x-request-id so a test can tell
-// whether one reached the service more than once.
+// Stand-ins for products, inventory, cart, favorites, notifications and users (its JWKS) on one real port, for
+// the BFF's process-level fault tests: fixed data, and every write recorded by its x-request-id so a test can
+// tell whether one reached the service more than once. User routes answer only calls carrying a Bearer token.
 export type FaultStubs = {
   port: number;
   url: string;
@@ -14,7 +14,8 @@ export type FaultStubs = {
   stop(): Promise<void>;
 };
 
-export function startFaultStubs(): FaultStubs {
+/** `jwks`: what the stand-in users service publishes (a test issuer's keys). */
+export function startFaultStubs(jwks: { keys: object[] }): FaultStubs {
   const catalogue = [1, 2, 3, 4, 5].map((id) => ({ product_id: id, product_name: `Product ${id}`, price_cents: 100 * id }));
   const cartLines = 2;
   const writes: string[] = [];
@@ -23,6 +24,10 @@ export function startFaultStubs(): FaultStubs {
     port: 0,
     async fetch(req) {
       const { pathname, searchParams } = new URL(req.url);
+      if (req.method === "GET" && pathname === "/.well-known/jwks.json") return Response.json(jwks);
+      if (pathname.startsWith("/users/") && !req.headers.get("authorization")?.startsWith("Bearer ")) {
+        return Response.json({ error: { code: "UNAUTHENTICATED", message: "the BFF did not pass the user's token on" } }, { status: 401 });
+      }
       if (req.method === "GET" && pathname === "/products") return Response.json(catalogue);
       if (req.method === "GET" && pathname === "/inventory") {
         const ids = (searchParams.get("ids") ?? "").split(",").map(Number);

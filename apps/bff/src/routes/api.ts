@@ -1,0 +1,38 @@
+// The public API: every route a client may call, on one OpenAPIHono, so one registry describes them all
+// (openapi.ts turns it into the document). The operational routes (/health, /ready, /metrics) are not in it.
+import type { Counter } from "@storefront/shared/observability/metrics";
+import type { UpstreamClient } from "@storefront/shared/upstream/client";
+import type { ProductsCache } from "../products-cache.ts";
+import { BEARER_AUTH, BEARER_SCHEME } from "../openapi/responses.ts";
+import { openApiRouter } from "../openapi/router.ts";
+import { adminRoutes } from "./admin.ts";
+import { authRoutes } from "./auth.ts";
+import { cartRoutes } from "./cart.ts";
+import { favoritesRoutes } from "./favorites.ts";
+import { listingRoutes } from "./listing.ts";
+import { meRoutes } from "./me.ts";
+import { notificationsRoutes } from "./notifications.ts";
+
+export type ApiDeps = {
+  upstreams: Record<"products" | "inventory" | "cart" | "favorites" | "notifications" | "users", UpstreamClient>;
+  catalogue: ProductsCache;
+  deadlines: { productsMs: number; inventoryMs: number; writeMs: number };
+  degradedTotal?: Counter;
+};
+
+export function apiRoutes({ upstreams, catalogue, deadlines, degradedTotal }: ApiDeps) {
+  const { productsMs, inventoryMs, writeMs } = deadlines;
+  const { products, inventory, cart, favorites, notifications, users } = upstreams;
+  const api = openApiRouter()
+    .route("/auth", authRoutes(users, writeMs))
+    .route("/me", meRoutes(users, writeMs))
+    .route("/admin", adminRoutes({ products, inventory }, writeMs, catalogue.expire))
+    .route("/products", listingRoutes({ catalogue, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, degradedTotal }))
+    .route("/cart", cartRoutes(cart, writeMs))
+    .route("/favorites", favoritesRoutes(favorites, writeMs))
+    .route("/notifications", notificationsRoutes(notifications, writeMs));
+  api.openAPIRegistry.registerComponent("securitySchemes", BEARER_AUTH, BEARER_SCHEME);
+  return api;
+}
+
+export type Api = ReturnType<typeof apiRoutes>;

@@ -1,0 +1,153 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { http, HttpResponse } from "msw";
+import { setupServer } from "msw/node";
+import { DEFAULT_BODY_LIMIT_BYTES } from "@storefront/shared/service-app";
+import { createApp } from "../app.ts";
+import { DEADLINES, happyHandlers, issuer, NO_CACHE, testApp, urls } from "../test-upstreams.ts";
+
+// Counts every request that reaches a fake service: for the 413s, that none does is the behaviour.
+let forwarded = 0;
+const server = setupServer(
+  ...happyHandlers,
+  http.post(`${urls.cart}/users/:id/cart`, () => HttpResponse.json({ product_id: 4, quantity: 1 })),
+  http.post(`${urls.users}/auth/register`, () => HttpResponse.json({ user_id: 7, email: "ada@example.com", name: "Ada" }, { status: 201 })),
+);
+beforeAll(() => {
+  server.listen({ onUnhandledRequest: "error" });
+  server.events.on("request:start", () => void forwarded++);
+});
+afterEach(() => {
+  server.resetHandlers();
+  forwarded = 0;
+});
+afterAll(() => server.close());
+
+const SECURE_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "SAMEORIGIN",
+  "referrer-policy": "no-referrer",
+  "strict-transport-security": "max-age=15552000; includeSubDomains",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+  "x-permitted-cross-domain-policies": "none",
+};
+
+describe("secure headers", () => {
+  test.each([
+    ["a listing (200)", "/products/all", {}],
+    ["a refusal (401)", "/cart", {}],
+    ["a validation error (400)", "/products/all?limit=0", {}],
+    ["an unknown route (404)", "/nowhere", {}],
+    ["the OpenAPI document", "/openapi.json", {}],
+    ["the docs page", "/docs", {}],
+  ] as const)("are on %s", async (_, path, init) => {
+    const res = await testApp().request(path, init);
+    for (const [name, value] of Object.entries(SECURE_HEADERS)) expect(res.headers.get(name), name).toBe(value);
+    expect(res.headers.get("x-powered-by")).toBeNull();
+  });
+});
+
+describe("a body over 64 KiB", () => {
+  const big = JSON.stringify({ product_id: 4, pad: "x".repeat(DEFAULT_BODY_LIMIT_BYTES) });
+
+  /** The same bytes in 1 KiB chunks, with no Content-Length: the size is learnt only by reading. */
+  const streamed = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 1024) controller.enqueue(bytes.slice(i, i + 1024));
+        controller.close();
+      },
+    });
+  };
+
+  const expectTooLarge = async (res: Response) => {
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: { code: "PAYLOAD_TOO_LARGE", message: `the request body is over ${DEFAULT_BODY_LIMIT_BYTES} bytes` } });
+    expect(forwarded).toBe(0);
+  };
+
+  for (const [route, auth] of [
+    ["/cart", true],
+    ["/auth/register", false],
+  ] as const) {
+    test(`POST ${route} with Content-Length: 413 PAYLOAD_TOO_LARGE, nothing forwarded`, async () => {
+      const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(big.length), ...(auth ? await issuer.auth(7) : {}) };
+      await expectTooLarge(await testApp().request(route, { method: "POST", headers, body: big }));
+    });
+
+    test(`POST ${route} streamed (chunked, no Content-Length): 413 PAYLOAD_TOO_LARGE, nothing forwarded`, async () => {
+      const request = new Request(`http://bff.test${route}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(auth ? await issuer.auth(7) : {}) },
+        body: streamed(big),
+        duplex: "half",
+      } as RequestInit);
+      expect(request.headers.get("content-length")).toBeNull();
+      await expectTooLarge(await testApp().request(request));
+    });
+  }
+
+  test("just under the limit, streamed, is read and forwarded", async () => {
+    const body = JSON.stringify({ email: "ada@example.com", password: "correct horse battery", name: "Ada" });
+    const res = await testApp().request(
+      new Request("http://bff.test/auth/register", { method: "POST", headers: { "content-type": "application/json" }, body: streamed(body), duplex: "half" } as RequestInit),
+    );
+    expect(res.status).toBe(201);
+    expect(forwarded).toBe(1);
+  });
+});
+
+describe("CORS", () => {
+  const ALLOWED = "https://shop.example";
+  const corsApp = () => createApp({ urls, verifier: issuer.verifier, deadlines: DEADLINES, productsCache: NO_CACHE, corsOrigins: [ALLOWED] });
+  const preflight = (origin: string) => ({
+    method: "OPTIONS",
+    headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+  });
+  const corsHeaders = (res: Response) => [...res.headers.keys()].filter((name) => name.startsWith("access-control-"));
+
+  test("an allowed origin's preflight is answered with that origin, the methods and the headers it may send", async () => {
+    const res = await corsApp().request("/cart", preflight(ALLOWED));
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED);
+    expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(res.headers.get("access-control-allow-headers")).toContain("authorization");
+    expect(res.headers.get("vary")).toContain("Origin");
+    expect(forwarded).toBe(0);
+  });
+
+  test("an allowed origin's 401 carries access-control-allow-origin, so the browser lets the page read it", async () => {
+    const res = await corsApp().request("/cart", { headers: { origin: ALLOWED } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED);
+    expect(res.headers.get("access-control-expose-headers")).toContain("x-request-id");
+    expect(res.headers.get("www-authenticate")).toBe("Bearer");
+  });
+
+  test("an allowed origin's listing carries it too", async () => {
+    const res = await corsApp().request("/products/all", { headers: { origin: ALLOWED } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED);
+  });
+
+  test("another origin gets no access-control-allow-origin, on a preflight or an answer", async () => {
+    for (const res of [
+      await corsApp().request("/cart", preflight("https://evil.example")),
+      await corsApp().request("/cart", { headers: { origin: "https://evil.example" } }),
+      await corsApp().request("/products/all", { headers: { origin: "https://shop.example.evil" } }),
+    ]) {
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    }
+  });
+
+  test("without corsOrigins there are no CORS headers at all", async () => {
+    for (const res of [
+      await testApp().request("/cart", preflight(ALLOWED)),
+      await testApp().request("/cart", { headers: { origin: ALLOWED } }),
+      await testApp().request("/products/all", { headers: { origin: ALLOWED } }),
+    ]) {
+      expect(corsHeaders(res)).toEqual([]);
+    }
+  });
+});
