@@ -5,3 +5,4 @@ create database inventory;
 create database favorites;
 create database cart;
 create database notifications;
+create database users;

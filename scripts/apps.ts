@@ -1,6 +1,6 @@
-// The six apps of the storefront as `bun run dev` and the cross-service tests start them: default port, the
+// The seven apps of the storefront as `bun run dev` and the cross-service tests start them: default port, the
 // variable that overrides it, the apps each one calls, and the environment each needs for a given set of ports.
-export type AppName = "products" | "inventory" | "favorites" | "cart" | "notifications" | "bff";
+export type AppName = "users" | "products" | "inventory" | "favorites" | "cart" | "notifications" | "bff";
 export type AppSpec = {
   name: AppName;
   defaultPort: number;
@@ -20,14 +20,16 @@ const app = (name: AppName, defaultPort: number, hasDatabase: boolean, upstreams
   upstreams,
 });
 
+// Every app asks users for the public keys that check access tokens (and the worker for its own token).
 export const APPS: readonly AppSpec[] = [
-  app("products", 8000, true),
-  app("inventory", 8001, true),
-  app("favorites", 8002, true),
-  app("cart", 8003, true),
+  app("users", 8005, true),
+  app("products", 8000, true, ["users"]),
+  app("inventory", 8001, true, ["users"]),
+  app("favorites", 8002, true, ["users"]),
+  app("cart", 8003, true, ["users"]),
   // The worker asks favorites who to tell about a product, and cart whether a reminder is still due.
-  app("notifications", 8004, true, ["favorites", "cart"]),
-  app("bff", 9000, false, ["products", "inventory", "favorites", "cart", "notifications"]),
+  app("notifications", 8004, true, ["favorites", "cart", "users"]),
+  app("bff", 9000, false, ["products", "inventory", "favorites", "cart", "notifications", "users"]),
 ];
 
 export type Ports = Record<AppName, number>;

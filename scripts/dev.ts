@@ -4,6 +4,7 @@
 // on Ctrl-C / SIGTERM / SIGHUP.
 import { fileURLToPath } from "node:url";
 import { APPS, appEnv, type Ports } from "./apps.ts";
+import { authEnv, devAuthSecrets } from "./auth.ts";
 import { portProblem } from "./ports.ts";
 import { DEV_REDIS_URL, redisAnswers, redisServerOnPath, startSessionRedis, type SessionRedis } from "./redis.ts";
 import { describeExit, supervise, type SupervisedApp } from "./supervisor.ts";
@@ -131,6 +132,9 @@ const redisSummary = await preparing;
 // A signal during the preparation: stop() owns the exit.
 if (stopping) await new Promise(() => {});
 
+// DEV_AUTH_DIR: where the signing key and the worker's secret are kept (tests point it at a temp directory).
+const authSecrets = await devAuthSecrets(process.env.DEV_AUTH_DIR || `${root}.data/auth`);
+
 for (const app of APPS) {
   const prefix = `${app.name.padEnd(nameWidth)} | `;
   apps.push(
@@ -138,7 +142,7 @@ for (const app of APPS) {
       name: app.name,
       cmd: [process.execPath, app.entry],
       cwd: root,
-      env: { ...process.env, ...appEnv(app.name, ports) },
+      env: { ...process.env, ...appEnv(app.name, ports), ...authEnv(app.name, authSecrets) },
       onLine: (line, stream) => process[stream].write(prefix + line + "\n"),
       say,
       waitReady: (signal) => waitUntilReady(readyUrl(app.name), { timeoutMs: readyTimeoutMs, signal }),
@@ -165,7 +169,12 @@ const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
 say(`all ${APPS.length} apps are ready (${seconds} s):`);
 for (const app of APPS) say(`  ${app.name.padEnd(nameWidth)}  http://localhost:${ports[app.name]}`);
 say(`  ${"redis".padEnd(nameWidth)}  ${redisSummary}`);
-say("try:");
-console.log(`curl -s localhost:${ports.bff}/products/all -H 'x-user-id: 1'`);
-console.log(`curl -s localhost:${ports.bff}/notifications -H 'x-user-id: 1'`);
+say("try (user1@storefront.test; the demo users are in the README):");
+console.log(
+  `TOKEN=$(curl -s localhost:${ports.bff}/auth/login -H 'content-type: application/json' ` +
+    `-d '{"email":"user1@storefront.test","password":"storefront-demo"}' | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
+);
+console.log(`curl -s localhost:${ports.bff}/products/all -H "authorization: Bearer $TOKEN"`);
+console.log(`curl -s localhost:${ports.bff}/notifications -H "authorization: Bearer $TOKEN"`);
+say(`API docs: http://localhost:${ports.bff}/docs`);
 say("Ctrl-C stops everything");

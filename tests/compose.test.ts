@@ -13,6 +13,7 @@ type Service = {
   command?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
   ports?: (string | { target: number; published: number | string })[];
+  expose?: (string | number)[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[] };
   volumes?: (string | { source?: string; target?: string })[];
@@ -61,7 +62,7 @@ const relays = APPS.filter((app) => appSource(app).some((source) => source.inclu
 const volumeTargets = (service: Service) => (service.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
 
 describe("compose.yaml", () => {
-  test("has Postgres 16, Redis 7 and the six apps, and nothing else", () => {
+  test("has Postgres 16, Redis 7 and the seven apps, and nothing else", () => {
     expect(Object.keys(services).sort()).toEqual(["postgres", "redis", ...APPS.map((a) => a.name)].sort());
     expect(services.postgres!.image).toMatch(/^postgres:16(\b|$)/);
     expect(text(services.postgres!.healthcheck?.test)).toContain("pg_isready");
@@ -115,7 +116,8 @@ describe("compose.yaml", () => {
         expect(text(service.command)).toBe(`bun ${app.entry}`);
         expect(existsSync(join(repoRoot, app.entry))).toBe(true);
         expect(env.PORT).toBe(String(app.defaultPort));
-        expect(service.ports ?? []).toContainEqual(`${app.defaultPort}:${app.defaultPort}`);
+        if (app.name === "bff") expect(service.ports ?? []).toContainEqual(`${app.defaultPort}:${app.defaultPort}`);
+        else expect((service.expose ?? []).map(String)).toContain(String(app.defaultPort));
         expect(text(service.healthcheck?.test)).toContain(`http://127.0.0.1:${app.defaultPort}/ready`);
       });
 
@@ -164,6 +166,22 @@ describe("compose.yaml", () => {
       }
     });
   }
+
+  test("publishes the BFF's port only: services, Postgres and Redis are reached on compose's network", () => {
+    const published = Object.entries(services).flatMap(([name, service]) => (service.ports?.length ? [name] : []));
+    expect(published).toEqual(["bff"]);
+  });
+
+  test("keys and client secrets come from the environment, none is written here", () => {
+    const file = readFileSync(join(repoRoot, "compose.yaml"), "utf8");
+    expect(file).not.toContain("BEGIN PRIVATE KEY");
+    const users = environmentOf(services.users!);
+    const worker = environmentOf(services.notifications!);
+    expect(users.AUTH_PRIVATE_KEY).toMatch(/^\$\{AUTH_PRIVATE_KEY:\?/);
+    expect(users.SERVICE_CLIENT_SECRETS).toMatch(/^notifications=\$\{NOTIFICATIONS_CLIENT_SECRET:\?/);
+    expect(worker.SERVICE_CLIENT_SECRET).toMatch(/^\$\{NOTIFICATIONS_CLIENT_SECRET:\?/);
+    expect(worker.SERVICE_CLIENT_ID).toBe("notifications");
+  });
 
   test("the notifications worker starts once Redis is healthy", () => {
     expect(services.notifications?.depends_on).toMatchObject({ redis: { condition: "service_healthy" } });

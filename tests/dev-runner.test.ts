@@ -13,7 +13,26 @@ import { pollUntil } from "./support/poll.ts";
 import { repoRoot, startProcess, type TestProcess } from "./support/processes.ts";
 import { READY_TIMEOUT_MS, cleanEnv, freshQueue, freshStorage, pickPorts, portEnv, type QueueSpace } from "./support/stack.ts";
 
-const CURL_LINE = /^curl -s localhost:(\d+)\/products\/all -H 'x-user-id: 1'$/;
+const TOKEN_LINE = /^TOKEN=\$\(curl -s localhost:(\d+)\/auth\/login .*\)$/;
+const CURL_LINE = /^curl -s localhost:(\d+)\/products\/all -H "authorization: Bearer \$TOKEN"$/;
+
+/** Runs the lines `bun run dev` printed, as a user pasting them into a shell would, and returns what the last one wrote. */
+function pasted(lines: string[]): string {
+  const run = Bun.spawnSync(["bash", "-c", lines.join("\n")], { stdout: "pipe", stderr: "pipe" });
+  if (run.exitCode !== 0) throw new Error(`the printed commands failed: ${run.stderr.toString()}`);
+  return run.stdout.toString();
+}
+
+/** User 1's access token, logged in through the BFF. */
+async function tokenOf(bffPort: number): Promise<Record<string, string>> {
+  const res = await fetch(`http://127.0.0.1:${bffPort}/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "user1@storefront.test", password: "storefront-demo" }),
+  });
+  if (res.status !== 200) throw new Error(`login answered ${res.status}: ${await res.text()}`);
+  return { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
+}
 // dev.ts gives the apps 15 s to drain before it kills them; never kill dev.ts itself before that.
 const DEV_STOP_GRACE_MS = 20_000;
 const prefixWidth = Math.max(...APPS.map((a) => a.name.length));
@@ -132,35 +151,42 @@ async function withDev(label: string, env: Record<string, string>, run: (dev: Te
   const ports = pickPorts();
   const storage = await freshStorage(label);
   const queue = freshQueue(label);
-  const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports), ...env });
+  const authDir = mkdtempSync(join(tmpdir(), `storefront-${label}-auth-`));
+  const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports), DEV_AUTH_DIR: authDir, ...env });
   try {
     await run(dev, ports, queue);
   } finally {
     await dev.stop(DEV_STOP_GRACE_MS);
     await queue.cleanup();
     await storage.cleanup();
+    rmSync(authDir, { recursive: true, force: true });
   }
 }
 
 describe("bun run dev", () => {
   test(
-    "starts the six apps, prints their addresses, serves the listing and the inbox, and stops them all on SIGINT with exit code 0",
+    "starts the seven apps, prints their addresses and a login + listing that work when pasted, serves the inbox, and stops them all on SIGINT with exit code 0",
     () =>
       withDev("dev", {}, async (dev, ports, queue) => {
-        const [, curlPort] = await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
-        expect(Number(curlPort)).toBe(ports.bff);
-        expect(devLines(dev.output)).toContainEqual(expect.stringMatching(/all 6 apps are ready/));
+        const [tokenLine, tokenPort] = await dev.waitForLine(TOKEN_LINE, READY_TIMEOUT_MS);
+        const [curlLine, curlPort] = await dev.waitForLine(CURL_LINE, 5_000);
+        expect([Number(tokenPort), Number(curlPort)]).toEqual([ports.bff, ports.bff]);
+        // The printed commands, pasted into a shell: log in as user 1, then the listing with the token.
+        const printed = JSON.parse(pasted([tokenLine, curlLine])) as { cart_items: number; favorite_items: number };
+        expect([printed.cart_items, printed.favorite_items]).toEqual([3, 3]);
+        expect(devLines(dev.output)).toContainEqual(expect.stringMatching(/all 7 apps are ready/));
         for (const app of APPS) expect(devLines(dev.output)).toContain(`${"dev".padEnd(prefixWidth)} |   ${app.name.padEnd(prefixWidth)}  http://localhost:${ports[app.name]}`);
         expect(devLines(dev.output)).toContain(`${"dev".padEnd(prefixWidth)} |   ${"redis".padEnd(prefixWidth)}  ${queue.env.REDIS_URL} (REDIS_URL)`);
 
-        const res = await fetch(`http://127.0.0.1:${ports.bff}/products/all`, { headers: { "x-user-id": "1" } });
+        const user1 = await tokenOf(ports.bff);
+        const res = await fetch(`http://127.0.0.1:${ports.bff}/products/all`, { headers: user1 });
         expect(res.status).toBe(200);
         const body = (await res.json()) as { cart_items: number; products: unknown[]; degraded: unknown[] };
         expect(body.cart_items).toBe(3);
         expect(body.products.length).toBeGreaterThanOrEqual(10);
         expect(body.degraded).toEqual([]);
         // The BFF reaches the notifications app on its moved port.
-        const inbox = await fetch(`http://127.0.0.1:${ports.bff}/notifications`, { headers: { "x-user-id": "1" } });
+        const inbox = await fetch(`http://127.0.0.1:${ports.bff}/notifications`, { headers: user1 });
         expect({ status: inbox.status, body: await inbox.json() }).toEqual({ status: 200, body: [] });
         // Each app's output reaches the terminal prefixed with its name.
         for (const app of APPS) expect(dev.output.some((line) => line.startsWith(`${app.name.padEnd(prefixWidth)} | `))).toBe(true);
@@ -184,17 +210,18 @@ describe("bun run dev", () => {
           `${"dev".padEnd(prefixWidth)} |   ${"redis".padEnd(prefixWidth)}  none answers at ${nowhere}: ${REDIS_MISSING}`,
         ]);
 
-        const res = await fetch(`http://127.0.0.1:${ports.bff}/products/all`, { headers: { "x-user-id": "1" } });
+        const user1 = await tokenOf(ports.bff);
+        const res = await fetch(`http://127.0.0.1:${ports.bff}/products/all`, { headers: user1 });
         expect(res.status).toBe(200);
         expect(((await res.json()) as { degraded: unknown[] }).degraded).toEqual([]);
         // A change that emits an event is still answered at once; the event waits in the cart's outbox.
         const added = await fetch(`http://127.0.0.1:${ports.bff}/cart`, {
           method: "POST",
-          headers: { "x-user-id": "1", "content-type": "application/json" },
+          headers: { ...user1, "content-type": "application/json" },
           body: JSON.stringify({ product_id: 4 }),
         });
         expect(added.ok).toBe(true);
-        const inbox = await fetch(`http://127.0.0.1:${ports.bff}/notifications`, { headers: { "x-user-id": "1" } });
+        const inbox = await fetch(`http://127.0.0.1:${ports.bff}/notifications`, { headers: user1 });
         expect(inbox.status).toBe(200);
 
         dev.proc.kill("SIGINT");
@@ -250,7 +277,7 @@ describe("bun run dev", () => {
             new RegExp(`^dev\\s+\\| !! cart did not become ready within ${readyTimeoutMs / 1000} s: it exited ${restarts.length} times, the last time with exit code 1 `),
           ),
         );
-        expect(lines).not.toContainEqual(expect.stringMatching(/all 6 apps are ready/));
+        expect(lines).not.toContainEqual(expect.stringMatching(/all 7 apps are ready/));
         for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
       });
     },
@@ -262,6 +289,7 @@ describe("bun run dev", () => {
     () =>
       withDev("dev_restart", {}, async (dev, ports) => {
         await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
+        const user1 = await tokenOf(ports.bff);
         const pid = pidListeningOn(ports.inventory);
         expect(pid).toBeNumber();
         process.kill(pid!, "SIGKILL");
@@ -276,7 +304,7 @@ describe("bun run dev", () => {
           if (inventoryUp) break;
           roundsWhileDown += 1;
           for (const app of others) seen.push({ app: app.name, status: (await getOnce(`http://127.0.0.1:${ports[app.name]}/health`)).status });
-          const listing = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, { "x-user-id": "1" });
+          const listing = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, user1);
           const body = listing.body as { products?: unknown[]; degraded?: string[] } | undefined;
           // Inventory may already be back by the time the BFF calls it, so "inventory" may or may not be degraded.
           seen.push({ app: "bff listing", status: listing.status === 200 && body?.products?.length && body.degraded?.every((d) => d === "inventory") ? 200 : `${listing.status} ${JSON.stringify(listing.body)}` });
@@ -296,7 +324,7 @@ describe("bun run dev", () => {
 
         // The BFF's inventory breaker may have opened while inventory was away; it closes again by itself.
         const full = await pollUntil("a listing with nothing degraded", BREAKER_RECOVERY_MS, async () => {
-          const listing = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, { "x-user-id": "1" });
+          const listing = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, user1);
           const body = listing.body as { products: { inventory: number | null }[]; degraded: string[] } | undefined;
           return listing.status === 200 && body?.degraded.length === 0 ? body : undefined;
         }, 250);
@@ -341,12 +369,15 @@ describe("bun run dev", () => {
         const wrong: string[] = [];
         const statuses = new Map<number, number>();
         let refused = 0;
+        let user1: Record<string, string> | undefined;
         // Start-up, then the breakers that opened while the upstreams were starting need to close again.
         const until = Date.now() + READY_TIMEOUT_MS + BREAKER_RECOVERY_MS;
         for (;;) {
           if (dev.proc.exitCode !== null || dev.proc.signalCode) throw new Error(`dev exited while the listing was being requested${tail(dev)}`);
           if (Date.now() > until) throw new Error(`no listing with nothing degraded within ${READY_TIMEOUT_MS + BREAKER_RECOVERY_MS} ms${tail(dev)}`);
-          const answer = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, { "x-user-id": "1" }, LOOP_REQUEST_MS);
+          // Anonymous until user 1 can log in (users may start after the BFF), then as user 1.
+          user1 ??= await tokenOf(ports.bff).catch(() => undefined);
+          const answer = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, user1 ?? {}, LOOP_REQUEST_MS);
           if (answer.status === "refused") {
             // Nothing listens yet (or any more: a crash shows up in dev's output below).
             refused += 1;

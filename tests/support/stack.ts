@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { APPS, appEnv, type AppName, type Ports } from "../../scripts/apps.ts";
+import { authEnv, freshAuthSecrets, type AuthSecrets } from "../../scripts/auth.ts";
 import { redisAnswers } from "../../scripts/redis.ts";
 import { waitUntilReady } from "../../scripts/wait-ready.ts";
 import { createTestDatabase } from "../../shared/src/testing/test-database.ts";
@@ -16,8 +17,21 @@ export const usesRealPostgres = Boolean(process.env.TEST_DATABASE_URL);
 export const READY_TIMEOUT_MS = usesRealPostgres ? 30_000 : 120_000;
 
 // REDIS_URL stays: it names the test Redis (shared/src/testing/test-redis.ts).
-const appPrefixes = [...APPS.map((a) => `${a.name.toUpperCase()}_`), "NOTIFY_", "WORKER_"];
-const appKeys = ["PORT", "WRITE_DEADLINE_MS", "QUEUE_PREFIX", "SHUTDOWN_GRACE_MS", "LOG_LEVEL"];
+const appPrefixes = [
+  ...APPS.map((a) => `${a.name.toUpperCase()}_`),
+  "NOTIFY_",
+  "WORKER_",
+  "AUTH_",
+  "SERVICE_",
+  "RATE_LIMIT_",
+  "PASSWORD_",
+  "ACCESS_TOKEN_",
+  "REFRESH_TOKEN_",
+];
+const appKeys = ["PORT", "WRITE_DEADLINE_MS", "QUEUE_PREFIX", "SHUTDOWN_GRACE_MS", "LOG_LEVEL", "CORS_ORIGINS", "TRUSTED_PROXIES"];
+
+/** Hashing at the lowest cost: tests register and log in many users; the seeded users' hashes keep theirs. */
+const FAST_PASSWORDS = { PASSWORD_MEMORY_KIB: "1024", PASSWORD_TIME_COST: "1" };
 
 /** The test's environment without any app settings the developer may have exported (ports, URLs, demo knobs, queue prefix). */
 export function cleanEnv(): Record<string, string | undefined> {
@@ -73,10 +87,14 @@ export function pickPorts(): Ports {
   return Object.fromEntries(APPS.map((a, i) => [a.name, ports[i]!])) as Ports;
 }
 
-/** Starts every app as `bun apps/<name>/src/index.ts` with `env` (storage, queue, knobs) and waits until all answer /ready. */
-export async function startApps(ports: Ports, env: Record<string, string>): Promise<TestProcess[]> {
-  const base = cleanEnv();
-  const procs = APPS.map((a) => startProcess(a.name, [a.entry], { ...base, ...env, ...appEnv(a.name, ports) }));
+/**
+ * Starts every app as `bun apps/<name>/src/index.ts` with `env` (storage, queue, knobs) and waits until all
+ * answer /ready. `auth`: the signing key and worker secret (fresh ones by default).
+ */
+export async function startApps(ports: Ports, env: Record<string, string>, auth?: AuthSecrets): Promise<TestProcess[]> {
+  const base = { ...cleanEnv(), ...FAST_PASSWORDS };
+  const secrets = auth ?? (await freshAuthSecrets());
+  const procs = APPS.map((a) => startProcess(a.name, [a.entry], { ...base, ...env, ...appEnv(a.name, ports), ...authEnv(a.name, secrets) }));
   const giveUp = new AbortController();
   try {
     await Promise.all(
