@@ -2,10 +2,11 @@
 //   bun run chaos                    # 60 s of load; about 2 minutes with start-up and the wait for events
 //   CHAOS_SECONDS=20 bun run chaos   # shorter (kills that no longer fit are skipped and reported)
 // Fresh chaos_* databases on CHAOS_DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/postgres),
-// a private redis-server with AOF, the six apps as processes; listings (40/s) and cart writes (5/s) on the BFF,
-// stock and price changes (2/s) on the inventory and products services
-// while products, inventory, favorites, cart, notifications and then redis-server are SIGKILLed in turn and
-// restarted 2 s later. The BFF is never killed: if it exits on its own, that is recorded and it is restarted.
+// a private redis-server with AOF, the seven apps as processes (users first, with a signing key made for the
+// run; the load's tokens are signed here with the same key); listings (40/s) and cart writes (5/s) on the BFF
+// with users 1-5's tokens, an admin's stock and price changes (2/s) through the BFF's /admin routes,
+// while users, products, inventory, favorites, cart, notifications and then redis-server are SIGKILLed in turn
+// and restarted 2 s later. The BFF is never killed: if it exits on its own, that is recorded and it is restarted.
 // Reported: BFF restarts (must be 0), answers by status, time from each kill to the next full listing, and
 // outbox events written vs published vs found in Redis (must be equal). Exit 1 if either check fails.
 // Figures go to bench/RESULTS.md between <!-- chaos:start --> and <!-- chaos:end -->. CHAOS_KEEP_LOGS=1 keeps logs.
@@ -14,7 +15,9 @@ import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createDatabases, DATABASE_SERVICES, DEFAULT_ADMIN_URL, dropDatabases, psql, type DatabaseService } from "./databases.ts";
 import { withChaosSection } from "./report.ts";
-import { benchLogDir, freePort } from "./stack.ts";
+import { authEnv, freshAuthSecrets } from "../scripts/auth.ts";
+import { benchLogDir, freePort, UNREACHABLE_RATE_LIMITS } from "./stack.ts";
+import { bearer, createTokenMint } from "./tokens.ts";
 import { runKills, type KillTarget } from "./chaos/kills.ts";
 import { runLoad } from "./chaos/load.ts";
 import { EMITTERS, waitForEvents } from "./chaos/outbox.ts";
@@ -74,13 +77,21 @@ async function main(): Promise<boolean> {
   log(`private redis-server on port ${redis.port} (AOF in ${redis.dir}), queue prefix ${queuePrefix}`);
   databases = true; // set first: a half-created set is dropped too
   const dbUrls = await createDatabases(adminUrl, DB_PREFIX, DATABASE_SERVICES);
-  const common = { LOG_LEVEL: "warn", REDIS_URL: redis.url, QUEUE_PREFIX: queuePrefix };
+  const secrets = await freshAuthSecrets();
+  const tokens = await createTokenMint(secrets.privatePem);
+  // Rate limits out of reach (5 users at 9 requests/s each would come close to the default 600/60 s).
+  const common = { LOG_LEVEL: "warn", REDIS_URL: redis.url, QUEUE_PREFIX: queuePrefix, ...UNREACHABLE_RATE_LIMITS };
   const service = (name: DatabaseService, extra: Record<string, string> = {}) =>
-    supervisor.start(name, { ...common, [`${name.toUpperCase()}_DATABASE_URL`]: dbUrls[name], ...extra });
-  const [products, inventory, favorites, cart] = await Promise.all([service("products"), service("inventory"), service("favorites"), service("cart")]);
-  const notifications = await service("notifications", { FAVORITES_URL: favorites!.url, CART_URL: cart!.url, ...WORKER_SETTINGS });
+    supervisor.start(name, { ...common, [`${name.toUpperCase()}_DATABASE_URL`]: dbUrls[name], ...authEnv(name, secrets), ...extra });
+  const users = await service("users");
+  const withUsers = { USERS_URL: users.url };
+  const [products, inventory, favorites, cart] = await Promise.all(
+    (["products", "inventory", "favorites", "cart"] as const).map((name) => service(name, withUsers)),
+  );
+  const notifications = await service("notifications", { ...withUsers, FAVORITES_URL: favorites!.url, CART_URL: cart!.url, ...WORKER_SETTINGS });
   const bff = await supervisor.start("bff", {
-    LOG_LEVEL: "warn",
+    ...common,
+    ...withUsers,
     PRODUCTS_URL: products!.url,
     INVENTORY_URL: inventory!.url,
     FAVORITES_URL: favorites!.url,
@@ -88,12 +99,13 @@ async function main(): Promise<boolean> {
     NOTIFICATIONS_URL: notifications.url,
     ...BFF_SETTINGS,
   });
-  await untilFullListing(bff.url, 15_000);
+  const userTokens = await tokens.users(LOAD.users);
+  await untilFullListing(bff.url, userTokens[0]!, 15_000);
   log(`the stack is up (logs in ${benchLogDir()}); ${seconds} s of load, kills spread over it`);
 
   const chaosRedis = redis;
   const targets: KillTarget[] = [
-    ...(["products", "inventory", "favorites", "cart", "notifications"] as const).map((name) => ({
+    ...(["users", "products", "inventory", "favorites", "cart", "notifications"] as const).map((name) => ({
       name,
       kill: () => supervisor.kill(name),
       restart: () => supervisor.restart(name),
@@ -102,7 +114,7 @@ async function main(): Promise<boolean> {
   ];
   const loadStartMs = performance.now();
   const [load, { kills, skipped }] = await Promise.all([
-    runLoad({ bffUrl: bff.url, productsUrl: products!.url, inventoryUrl: inventory!.url, seconds, ...LOAD }),
+    runLoad({ bffUrl: bff.url, userTokens, adminToken: await tokens.admin(), seconds, ...LOAD }),
     runKills({ targets, loadStartMs, seconds, downMs: DOWN_MS, gapMs: 1500, log }),
   ]);
   log(`load done; waiting (at most ${EVENTS_WAIT_MS / 1000} s) for every outbox event to be published and its job to finish`);
@@ -117,9 +129,9 @@ async function main(): Promise<boolean> {
     seconds,
     settings: [
       ["Bun", Bun.version],
-      ["load", `${seconds} s open loop: GET /products/all at ${LOAD.listingsPerSecond}/s (x-user-id 1..${LOAD.users}), POST /cart {product_id 1..${LOAD.products}, quantity 1} at ${LOAD.writesPerSecond}/s; stock and price changes on the inventory and products services at ${LOAD.changesPerSecond}/s (half emit an event); ${LOAD.timeoutMs / 1000} s timer per request`],
+      ["load", `${seconds} s open loop: GET /products/all at ${LOAD.listingsPerSecond}/s and POST /cart {product_id 1..${LOAD.products}, quantity 1} at ${LOAD.writesPerSecond}/s, in turn as users 1..${LOAD.users} (each with its own Bearer token, signed with the run's key); stock and price changes at ${LOAD.changesPerSecond}/s (half emit an event) through the BFF's /admin routes with an admin token; ${LOAD.timeoutMs / 1000} s timer per request`],
       ["faults", `SIGKILL, one at a time, of ${targets.map((t) => t.name).join(", ")}; each restarted ${DOWN_MS / 1000} s later on its port; the BFF is never killed`],
-      ["apps", `LOG_LEVEL=warn, ${Object.entries({ ...BFF_SETTINGS, ...WORKER_SETTINGS }).map(([k, v]) => `${k}=${v}`).join(", ")}; deadlines and everything else at their defaults`],
+      ["apps", `LOG_LEVEL=warn, ${Object.entries({ ...BFF_SETTINGS, ...WORKER_SETTINGS, ...UNREACHABLE_RATE_LIMITS }).map(([k, v]) => `${k}=${v}`).join(", ")} (the BFF's rate limits counted in the private Redis, in memory while it is down); deadlines and everything else at their defaults`],
       ["Redis", "a private redis-server, --appendonly yes --appendfsync always --save \"\" (killed and restarted on its port and directory)"],
       ["Postgres", `fresh chaos_* databases on ${new URL(adminUrl).host}`],
     ],
@@ -152,12 +164,12 @@ async function restartRedis(r: ChaosRedis): Promise<boolean> {
 }
 
 /** The baseline: one full listing before any load or fault. */
-async function untilFullListing(bffUrl: string, timeoutMs: number): Promise<void> {
+async function untilFullListing(bffUrl: string, token: string, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last = "no answer";
   while (Date.now() < until) {
     try {
-      const res = await fetch(`${bffUrl}/products/all`, { headers: { "x-user-id": "1" }, signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${bffUrl}/products/all`, { headers: bearer(token), signal: AbortSignal.timeout(2000) });
       const body = (await res.json()) as { degraded?: unknown[]; stale?: unknown };
       if (res.status === 200 && body.degraded?.length === 0 && body.stale === undefined) return;
       last = `${res.status} ${JSON.stringify(body).slice(0, 200)}`;

@@ -2,7 +2,8 @@
 // `bun run chaos` uses the same functions with its own prefix and notifications too.
 // Uses psql (the workspace's postgres.js is not resolvable from the repository root, and nothing may be added).
 
-export const BENCH_SERVICES = ["products", "inventory", "favorites", "cart"] as const;
+// users first: the others check tokens against its keys.
+export const BENCH_SERVICES = ["users", "products", "inventory", "favorites", "cart"] as const;
 export type BenchService = (typeof BENCH_SERVICES)[number];
 /** Every service that owns a database. */
 export const DATABASE_SERVICES = [...BENCH_SERVICES, "notifications"] as const;

@@ -3,7 +3,7 @@
 // fetch keeps at most 64 idle connections and would open a new one per request above that. For every answer it
 // keeps the latency and the BFF's Server-Timing header, so the time the BFF spent waiting on upstreams can be
 // taken out of each answer's latency.
-//   bun bench/fixed-rate.ts --url http://127.0.0.1:9000/products/all --header "x-user-id: 1" --rate 500 --duration 10
+//   bun bench/fixed-rate.ts --url http://127.0.0.1:9000/products/all --header "authorization: Bearer $TOKEN" --rate 500 --duration 10
 import type { Socket } from "bun";
 import { fileURLToPath } from "node:url";
 

@@ -1,9 +1,10 @@
 // The notifications benchmark. (a) Worker throughput: N jobs added in bulk under a private BullMQ prefix, then
 // the real worker (createNotificationsWorker, the real processor path) drains them with no-op channels: the
 // favorites lookup answers in-process and the inbox write does nothing; once more with the inbox on Postgres.
-// (b) Stock change to inbox latency: the real inventory, favorites and notifications apps on fresh databases,
-// K users favoriting the product(s), stock set 0 -> n at a fixed event rate; latency is from the PUT's response
-// to the inbox row's created_at, read from the notifications database.
+// (b) Stock change to inbox latency: the real users, inventory, favorites and notifications apps on fresh
+// databases (users with a signing key made for the run; the worker asks it for its service token), K users
+// favoriting the product(s) with their own tokens, stock set 0 -> n with an admin token at a fixed event rate;
+// latency is from the PUT's response to the inbox row's created_at, read from the notifications database.
 // Standalone: `bun bench/notifications.ts`; the suite's runner calls runNotificationsBench().
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
@@ -13,6 +14,7 @@ import type { CartClient } from "../apps/notifications/src/clients/cart.ts";
 import type { FavoritesClient } from "../apps/notifications/src/clients/favorites.ts";
 import { createNotificationsWorker, type NotificationsWorkerOptions } from "../apps/notifications/src/worker.ts";
 import { APPS, appEnv, type AppName, type Ports } from "../scripts/apps.ts";
+import { authEnv, freshAuthSecrets, type AuthSecrets } from "../scripts/auth.ts";
 import { redisAnswers } from "../scripts/redis.ts";
 import { waitUntilReady } from "../scripts/wait-ready.ts";
 import { connectDatabase } from "../shared/src/db/connect.ts";
@@ -24,6 +26,7 @@ import { deletePrefix, uniquePrefix } from "../shared/src/testing/test-redis.ts"
 import { freePorts } from "../tests/support/free-ports.ts";
 import { startProcess, type TestProcess } from "../tests/support/processes.ts";
 import { cleanEnv } from "../tests/support/stack.ts";
+import { bearer, createTokenMint } from "./tokens.ts";
 
 type Sql = NotificationsWorkerOptions["sql"];
 type Connection = NotificationsWorkerOptions["connection"] & { disconnect(): void };
@@ -88,7 +91,8 @@ export type NotificationsBenchResult = {
 
 export const TARGET_JOBS_PER_SECOND = 2000;
 export const TARGET_P99_MS = 100;
-const DATABASES = ["inventory", "favorites", "notifications"] as const satisfies readonly AppName[];
+// users first: started before the others, which check tokens against its keys.
+const DATABASES = ["users", "inventory", "favorites", "notifications"] as const satisfies readonly AppName[];
 
 /** Nearest-rank percentile (p in 0..100). */
 function percentile(values: number[], p: number): number {
@@ -184,33 +188,36 @@ async function createDatabases(adminUrl: string): Promise<Databases> {
   return { urls, drop: () => drop().finally(() => admin.close()) };
 }
 
-/** The three apps as `bun apps/<name>/src/index.ts`, on free ports, ready. Cart is not started: no cart events here. */
-async function startApps(o: { redisUrl: string; prefix: string; concurrency: number; databaseUrls: Databases["urls"] }) {
+/**
+ * The four apps as `bun apps/<name>/src/index.ts`, on free ports, ready: users first (the others fetch its keys,
+ * the worker its service token), then the rest together. Cart is not started: no cart events here.
+ */
+async function startApps(o: { redisUrl: string; prefix: string; concurrency: number; databaseUrls: Databases["urls"]; secrets: AuthSecrets }) {
   const free = freePorts(APPS.length);
   const ports = Object.fromEntries(APPS.map((a, i) => [a.name, free[i]!])) as Ports;
   const procs: TestProcess[] = [];
+  const start = (name: (typeof DATABASES)[number]) => {
+    const env = {
+      ...cleanEnv(),
+      ...appEnv(name, ports),
+      ...authEnv(name, o.secrets),
+      [`${name.toUpperCase()}_DATABASE_URL`]: o.databaseUrls[name],
+      REDIS_URL: o.redisUrl,
+      QUEUE_PREFIX: o.prefix,
+      WORKER_CONCURRENCY: String(o.concurrency),
+      // One JSON line per request at 400 PUTs/s is the apps' logging, not the pipeline under test.
+      LOG_LEVEL: "warn",
+    };
+    const p = startProcess(name, [`apps/${name}/src/index.ts`], env);
+    procs.push(p);
+    return Promise.race([
+      waitUntilReady(`http://127.0.0.1:${ports[name]}/ready`, { timeoutMs: 30_000 }),
+      p.proc.exited.then((code) => Promise.reject(new Error(`${p.name} exited (${code}) during start-up:\n${p.output.slice(-20).join("\n")}`))),
+    ]);
+  };
   try {
-    for (const name of DATABASES) {
-      const env = {
-        ...cleanEnv(),
-        ...appEnv(name, ports),
-        [`${name.toUpperCase()}_DATABASE_URL`]: o.databaseUrls[name],
-        REDIS_URL: o.redisUrl,
-        QUEUE_PREFIX: o.prefix,
-        WORKER_CONCURRENCY: String(o.concurrency),
-        // One JSON line per request at 400 PUTs/s is the apps' logging, not the pipeline under test.
-        LOG_LEVEL: "warn",
-      };
-      procs.push(startProcess(name, [`apps/${name}/src/index.ts`], env));
-    }
-    await Promise.all(
-      procs.map((p) =>
-        Promise.race([
-          waitUntilReady(`http://127.0.0.1:${ports[p.name as AppName]}/ready`, { timeoutMs: 30_000 }),
-          p.proc.exited.then((code) => Promise.reject(new Error(`${p.name} exited (${code}) during start-up:\n${p.output.slice(-20).join("\n")}`))),
-        ]),
-      ),
-    );
+    await start("users");
+    await Promise.all(DATABASES.filter((name) => name !== "users").map(start));
   } catch (err) {
     await Promise.all(procs.map((p) => p.stop()));
     throw err;
@@ -218,8 +225,8 @@ async function startApps(o: { redisUrl: string; prefix: string; concurrency: num
   return { ports, stop: () => Promise.all(procs.map((p) => p.stop())) };
 }
 
-async function request(url: string, method: string, body: unknown): Promise<number> {
-  const res = await fetch(url, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+async function request(url: string, method: string, token: string, body: unknown): Promise<number> {
+  const res = await fetch(url, { method, headers: { "content-type": "application/json", ...bearer(token) }, body: JSON.stringify(body) });
   await res.arrayBuffer();
   return res.status;
 }
@@ -241,13 +248,17 @@ async function measureLatency(o: {
   let apps: Awaited<ReturnType<typeof startApps>> | undefined;
   const inbox = await connectDatabase({ url: databases.urls.notifications, dataDir: "", max: 2 });
   try {
-    apps = await startApps({ redisUrl: o.redisUrl, prefix, concurrency: o.concurrency, databaseUrls: databases.urls });
+    const secrets = await freshAuthSecrets();
+    const tokens = await createTokenMint(secrets.privatePem);
+    apps = await startApps({ redisUrl: o.redisUrl, prefix, concurrency: o.concurrency, databaseUrls: databases.urls, secrets });
+    const admin = await tokens.admin();
+    const userTokens = await tokens.users(o.users);
     const inventory = `http://127.0.0.1:${apps.ports.inventory}`;
     const favorites = `http://127.0.0.1:${apps.ports.favorites}`;
 
     for (let product = 1; product <= o.products; product++) {
       for (let user = 1; user <= o.users; user++) {
-        const status = await request(`${favorites}/users/${user}/favorites`, "POST", { product_id: product });
+        const status = await request(`${favorites}/users/${user}/favorites`, "POST", userTokens[user - 1]!, { product_id: product });
         if (status >= 300) throw new Error(`favoriting product ${product} as user ${user}: status ${status}`);
       }
     }
@@ -259,7 +270,7 @@ async function measureLatency(o: {
     let putErrors = 0;
     const put = async (product: number, inventoryValue: number) => {
       const sent = performance.now();
-      const status = await request(`${inventory}/products/${product}/inventory`, "PUT", { inventory: inventoryValue });
+      const status = await request(`${inventory}/products/${product}/inventory`, "PUT", admin, { inventory: inventoryValue });
       if (status !== 200) putErrors++;
       putMs.push(performance.now() - sent);
     };
@@ -342,7 +353,8 @@ export function renderMarkdown(throughput: Throughput[], latency: Latency, loadA
     "",
     `${cpus().length} cores, load average ${fmt(loadAtStart, 2)} at the start. (a) is the real worker (createNotificationsWorker, its processor, ` +
       "EVENT_JOB_OPTIONS) in this process; no-op channels: favorites answered in-process (1 recipient), inbox write a no-op, no webhook. " +
-      "(b) is timed from the PUT's response to the inbox rows' created_at (the insert's start, so it leaves out the commit).",
+      "(b) is timed from the PUT's response to the inbox rows' created_at (the insert's start, so it leaves out the commit); the PUTs go to " +
+      "the inventory service with an admin token, the worker asks favorites with its service token (from the users service, started too).",
   ];
   return lines.join("\n");
 }

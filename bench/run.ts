@@ -1,10 +1,16 @@
 // `bun run bench`: the benchmark suite. Creates fresh bench_* databases on BENCH_DATABASE_URL's server, starts
-// our five apps and the seed's aiohttp peer, runs the scenarios (bench/scenarios/), writes bench/RESULTS.md,
-// and stops everything and drops the databases at the end, also on error or Ctrl-C.
+// our six apps (users first, with a signing key made for the run; tokens are signed here with the same key)
+// and the seed's aiohttp peer, runs the scenarios (bench/scenarios/), writes bench/RESULTS.md, and stops
+// everything, drops the databases, deletes the run's Redis keys and removes the worktree of scenario 6 at the
+// end, also on error or Ctrl-C.
 // BENCH_QUICK=1 runs every measurement briefly (a smoke test of the suite; numbers not for keeping); see README.md.
 import { rmSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
+import { randomUUID } from "node:crypto";
+import { freshAuthSecrets } from "../scripts/auth.ts";
+import { DEV_REDIS_URL, redisAnswers } from "../scripts/redis.ts";
+import { deletePrefix } from "../shared/src/testing/test-redis.ts";
 import type { BenchContext } from "./context.ts";
 import { createBenchDatabases, DEFAULT_ADMIN_URL, dropBenchDatabases, psql, trimCatalogueToTen } from "./databases.ts";
 import { peerUnavailable, startPeer, type Peer } from "./peer.ts";
@@ -16,7 +22,10 @@ import { memory } from "./scenarios/memory.ts";
 import { notifications } from "./scenarios/notifications.ts";
 import { openBreaker } from "./scenarios/open-breaker.ts";
 import { overhead } from "./scenarios/overhead.ts";
-import { benchLogDir, startBff, startServices, stopAll, upstreamUrls } from "./stack.ts";
+import { tokenCost } from "./scenarios/token-cost.ts";
+import { benchLogDir, runEnv, startBff, startServices, stopAll, upstreamUrls } from "./stack.ts";
+import { bearerHeader, createTokenMint } from "./tokens.ts";
+import { removeWorktrees } from "./worktree.ts";
 import { wrkPath } from "./wrk.ts";
 
 const RESULTS = fileURLToPath(new URL("./RESULTS.md", import.meta.url));
@@ -25,6 +34,10 @@ const FALLBACK_PEAK_RPS = 2000;
 
 const adminUrl = process.env.BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
 const quick = process.env.BENCH_QUICK === "1";
+const redisUrl = process.env.REDIS_URL || DEV_REDIS_URL;
+// The run's own Redis namespace: the BFF's rate-limit counters and any outbox jobs; deleted at the end.
+const queuePrefix = `bench-${randomUUID().slice(0, 8)}`;
+let redisUp = false;
 const began = Date.now();
 let peer: Peer | null = null;
 let cleaning: Promise<void> | null = null;
@@ -35,7 +48,9 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await peer?.stop().catch(() => {});
     await stopAll();
+    await removeWorktrees();
     await dropBenchDatabases(adminUrl);
+    if (redisUp) await deletePrefix(redisUrl, queuePrefix).catch((err) => console.error(`bench: deleting ${queuePrefix}:* in Redis: ${(err as Error).message}`));
   })();
   return cleaning;
 }
@@ -55,6 +70,8 @@ async function main() {
   if (!hasWrk) log("wrk is not installed: load scenarios are skipped. Install it with: apt-get install -y wrk");
   const peerMissing = await peerUnavailable();
   if (peerMissing) log(`the peer will not run: ${peerMissing}`);
+  redisUp = await redisAnswers(redisUrl);
+  if (!redisUp) log(`no Redis answers at ${redisUrl} (REDIS_URL): the BFF's rate limits count in memory, scenario 7 is skipped`);
   const notes: string[] = [];
   const sections: Section[] = [];
   const failed: string[] = [];
@@ -68,10 +85,13 @@ async function main() {
   try {
     log(`creating bench databases on ${new URL(adminUrl).host}`);
     const dbUrls = await createBenchDatabases(adminUrl);
-    const services = await startServices(dbUrls);
+    const secrets = await freshAuthSecrets();
+    const tokens = await createTokenMint(secrets.privatePem);
+    const appEnv = runEnv(redisUrl, queuePrefix);
+    const services = await startServices(dbUrls, appEnv, secrets);
     const products = await trimCatalogueToTen(dbUrls.products);
     if (products !== 10) throw new Error(`bench_products has ${products} products after trimming, expected 10`);
-    const bff = await startBff(upstreamUrls(services));
+    const bff = await startBff(appEnv, upstreamUrls(services));
     log(`our stack is up (logs in ${benchLogDir()})`);
     await Bun.sleep(2000);
     const idleRss = new Map([...Object.values(services), bff].map((a) => [a.name, rssMb(a.pid)]));
@@ -85,6 +105,10 @@ async function main() {
       dbUrls,
       services,
       bff,
+      appEnv,
+      redisUrl: redisUp ? redisUrl : null,
+      tokens,
+      userHeader: bearerHeader(await tokens.user(1)),
       peer,
       peerMissing: peerMissing ?? (hasWrk ? null : "wrk missing"),
       hasWrk,
@@ -103,6 +127,8 @@ async function main() {
       ["3. deadline", deadline],
       ["4. open breaker", openBreaker],
       ["5. memory", memory],
+      // Its own BFFs on stubs: ours are stopped first (below) so that they take no CPU from it.
+      ["6. token cost", tokenCost],
     ];
     for (const [title, scenario] of scenarios) {
       if (!hasWrk && title !== "5. memory") {
@@ -113,6 +139,7 @@ async function main() {
         ctx.peakRps = FALLBACK_PEAK_RPS;
         notes.push(`Scenario 1 gave no peak; scenario 2 assumed ${FALLBACK_PEAK_RPS}/s.`);
       }
+      if (title === "6. token cost") await stopAll();
       log(`scenario ${title}`);
       loads.push(`${title.split(".")[0]}: ${loadAverage().toFixed(2)}`);
       try {
@@ -127,20 +154,22 @@ async function main() {
         peer = null;
       }
     }
-    // Its own apps and databases: ours are stopped first so that they take no CPU from it.
-    await cleanup();
-    log("scenario 6. notifications");
-    loads.push(`6: ${loadAverage().toFixed(2)}`);
+    if (!redisUp) notes.push(`No Redis answered at ${redisUrl}: the BFF's rate limits counted in memory in every scenario (no Redis call per request).`);
+    // Its own apps, databases and Redis prefix; ours are stopped by now.
+    await stopAll();
+    log("scenario 7. notifications");
+    loads.push(`7: ${loadAverage().toFixed(2)}`);
     try {
-      sections.push(await notifications(adminUrl, log));
-    } catch (err) {
       // Like a missing wrk: a machine without Redis skips it rather than fails.
-      if (!/no Redis/.test((err as Error).message)) failed.push("6. notifications");
-      log(`scenario 6. notifications failed: ${(err as Error).stack ?? err}`);
-      sections.push(skippedSection("6. notifications jobs/s", `failed: ${(err as Error).message.split("\n")[0]}`));
+      if (!redisUp) sections.push(skippedSection("7. notifications jobs/s", `no Redis answers at ${redisUrl} (set REDIS_URL)`));
+      else sections.push(await notifications(adminUrl, log));
+    } catch (err) {
+      if (!/no Redis/.test((err as Error).message)) failed.push("7. notifications");
+      log(`scenario 7. notifications failed: ${(err as Error).stack ?? err}`);
+      sections.push(skippedSection("7. notifications jobs/s", `failed: ${(err as Error).message.split("\n")[0]}`));
     }
   } finally {
-    log("stopping everything, dropping the bench databases");
+    log("stopping everything, dropping the bench databases and the run's Redis keys");
     await cleanup();
   }
 

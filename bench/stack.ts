@@ -2,6 +2,7 @@
 // clean environment, output to a log file (a pipe nobody reads would block the app), ready when /ready says so.
 // Every process started here is tracked, so stopAll() (and process exit) leaves nothing running.
 import type { Subprocess } from "bun";
+import { authEnv, type AuthSecrets } from "../scripts/auth.ts";
 import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +32,21 @@ process.on("exit", () => {
 });
 
 // Variables our apps read; removed from the inherited environment so a developer's exports do not leak in.
-const APP_VARS = /^(PORT|WRITE_DEADLINE_MS|(PRODUCTS|INVENTORY|FAVORITES|CART|BFF|NOTIFICATIONS|BREAKER|LOG)_.*)$/;
+const APP_VARS =
+  /^(PORT|WRITE_DEADLINE_MS|QUEUE_PREFIX|REDIS_URL|SHUTDOWN_GRACE_MS|CORS_ORIGINS|TRUSTED_PROXIES|(USERS|PRODUCTS|INVENTORY|FAVORITES|CART|BFF|NOTIFICATIONS|BREAKER|LOG|AUTH|SERVICE|RATE_LIMIT|PASSWORD|ACCESS_TOKEN|REFRESH_TOKEN|WORKER|NOTIFY)_.*)$/;
+
+/**
+ * Rate limits far above any load the bench sends (RATE_LIMIT_* is "<requests>/<seconds>"), so no request is
+ * refused; the BFF still counts every request in Redis, as in production.
+ */
+export const UNREACHABLE_RATE_LIMITS = { RATE_LIMIT_USER: "999999999/60", RATE_LIMIT_IP: "999999999/60" };
+
+/** What every app of one run shares: its Redis, a BullMQ and rate-limit prefix of its own, rate limits out of reach. */
+export const runEnv = (redisUrl: string, queuePrefix: string): Record<string, string> => ({
+  REDIS_URL: redisUrl,
+  QUEUE_PREFIX: queuePrefix,
+  ...UNREACHABLE_RATE_LIMITS,
+});
 
 function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
@@ -63,12 +78,14 @@ export type StartOptions = {
   port?: number;
   /** Its own process group, so a Ctrl-C in the terminal reaches only the runner, which then stops it. */
   detached?: boolean;
+  /** Another checkout of the repository to run the app from (its own apps/ and node_modules): older code. */
+  root?: string;
 };
 
 export async function startApp(name: AppName, env: Record<string, string>, label: string = name, options: StartOptions = {}): Promise<RunningApp> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startAppOnce(name, env, label, options.port ?? (await freePort()), options.detached ?? false);
+      return await startAppOnce(name, env, label, options.port ?? (await freePort()), options.detached ?? false, options.root ?? repoRoot);
     } catch (err) {
       // Another process may take the port between the check and the app's bind; a given port may still be
       // held for a moment by the process that had it.
@@ -78,11 +95,11 @@ export async function startApp(name: AppName, env: Record<string, string>, label
   }
 }
 
-async function startAppOnce(name: AppName, env: Record<string, string>, label: string, port: number, detached: boolean): Promise<RunningApp> {
+async function startAppOnce(name: AppName, env: Record<string, string>, label: string, port: number, detached: boolean, root: string): Promise<RunningApp> {
   const logFile = join(benchLogDir(), `${label}.log`);
   const fd = openSync(logFile, "a");
-  const proc = Bun.spawn([process.execPath, `apps/${name}/src/index.ts`], {
-    cwd: repoRoot,
+  const proc = Bun.spawn([process.execPath, join(root, `apps/${name}/src/index.ts`)], {
+    cwd: root,
     env: { ...cleanEnv(), ...env, PORT: String(port) },
     stdin: "ignore",
     stdout: fd,
@@ -146,28 +163,47 @@ export function tail(file: string, lines = 20): string {
 
 export type Services = Record<BenchService, RunningApp>;
 
-/** The four database services, each on its bench database, with default settings. */
-export async function startServices(dbUrls: Record<BenchService, string>): Promise<Services> {
-  const start = (name: BenchService) => startApp(name, { [`${name.toUpperCase()}_DATABASE_URL`]: dbUrls[name] });
-  const [products, inventory, favorites, cart] = await Promise.all([start("products"), start("inventory"), start("favorites"), start("cart")]);
-  return { products: products!, inventory: inventory!, favorites: favorites!, cart: cart! };
+/**
+ * The five database services, each on its bench database with default settings and `env` (runEnv()): users
+ * first, with the run's signing key (`secrets`), then the four others, which check tokens against its keys.
+ */
+export async function startServices(dbUrls: Record<BenchService, string>, env: Record<string, string>, secrets: AuthSecrets): Promise<Services> {
+  const start = (name: BenchService, extra: Record<string, string> = {}) =>
+    startApp(name, { ...env, [`${name.toUpperCase()}_DATABASE_URL`]: dbUrls[name], ...authEnv(name, secrets), ...extra });
+  const users = await start("users");
+  const [products, inventory, favorites, cart] = await Promise.all(
+    (["products", "inventory", "favorites", "cart"] as const).map((name) => start(name, { USERS_URL: users.url })),
+  );
+  return { users, products: products!, inventory: inventory!, favorites: favorites!, cart: cart! };
 }
 
-/** Where the BFF finds each upstream (a service's URL, or a fault proxy's). */
+/** Where an app finds each service (a service's URL, or a fault proxy's or a stub's). */
 export type UpstreamUrls = Record<BenchService, string>;
 
 export const upstreamUrls = (services: Services): UpstreamUrls => ({
+  users: services.users.url,
   products: services.products.url,
   inventory: services.inventory.url,
   favorites: services.favorites.url,
   cart: services.cart.url,
 });
 
-/** A BFF on the given upstreams; `settings` are its deadline/breaker/stale variables. */
-export function startBff(upstreams: UpstreamUrls, settings: Record<string, string> = {}, label = "bff"): Promise<RunningApp> {
+/**
+ * A BFF on the given upstreams with `env` (runEnv(): Redis for its rate limits); `settings` are its
+ * deadline/breaker/stale variables and override `env`. `options.root` runs another checkout's BFF.
+ */
+export function startBff(
+  env: Record<string, string>,
+  upstreams: UpstreamUrls,
+  settings: Record<string, string> = {},
+  label = "bff",
+  options: StartOptions = {},
+): Promise<RunningApp> {
   return startApp(
     "bff",
     {
+      ...env,
+      USERS_URL: upstreams.users,
       PRODUCTS_URL: upstreams.products,
       INVENTORY_URL: upstreams.inventory,
       FAVORITES_URL: upstreams.favorites,
@@ -175,6 +211,6 @@ export function startBff(upstreams: UpstreamUrls, settings: Record<string, strin
       ...settings,
     },
     label,
+    options,
   );
 }
-

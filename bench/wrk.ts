@@ -1,5 +1,7 @@
 // Runs wrk (the load generator) with bench/wrk-report.lua and returns what its done() hook printed as JSON:
 // throughput, latency percentiles, wrk's error counts and answers per status.
+import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,8 +36,11 @@ export type WrkRun = {
    * below saturation and keeps connections from moving in lockstep. Latency is still measured from the send.
    */
   paceMs?: number;
-  /** Each request carries x-user-id: a random user in 1..userIds (instead of `header`). */
-  userIds?: number;
+  /**
+   * Each request carries `authorization: Bearer <one of these>`, picked at random (instead of `header`): the
+   * tokens of many users, minted beforehand and written into the script as a Lua table.
+   */
+  userTokens?: string[];
   /** Each request asks for one of these paths (with query) at random, on `url`'s host. */
   paths?: string[];
 };
@@ -44,18 +49,23 @@ const SCRIPT = fileURLToPath(new URL("./wrk-report.lua", import.meta.url));
 
 // wrk decides once, from the script, whether delay() or request() exist: such runs get their own copy of it.
 async function scriptFor(run: WrkRun): Promise<string> {
-  if (!run.paceMs && !run.userIds && !run.paths) return SCRIPT;
+  const tokens = run.userTokens?.length ? run.userTokens : undefined;
+  if (!run.paceMs && !tokens && !run.paths) return SCRIPT;
   let extra = "";
   if (run.paceMs) extra += `\nfunction delay()\n  return math.random(0, ${2 * run.paceMs})\nend\n`;
-  if (run.userIds || run.paths) {
+  if (tokens || run.paths) {
     const paths = run.paths ? `local paths = { ${run.paths.map((p) => JSON.stringify(p)).join(", ")} }\n` : "";
+    // A JWT is base64url and dots: nothing in it needs escaping in a Lua string; the whole header value is
+    // built here so request() only indexes the table.
+    const headers = tokens ? `local authorizations = {\n${tokens.map((t) => `  "Bearer ${t}",`).join("\n")}\n}\n` : "";
     extra +=
-      `\n${paths}function request()\n` +
-      (run.userIds ? `  wrk.headers["x-user-id"] = tostring(math.random(1, ${run.userIds}))\n` : "") +
+      `\n${paths}${headers}function request()\n` +
+      (tokens ? "  wrk.headers[\"authorization\"] = authorizations[math.random(1, #authorizations)]\n" : "") +
       (run.paths ? "  return wrk.format(nil, paths[math.random(1, #paths)])\n" : "  return wrk.format()\n") +
       "end\n";
   }
-  const file = join(tmpdir(), `storefront-bench-wrk-${Bun.hash(extra).toString(36)}.lua`);
+  // Its own name per run (removed after it): two runs never share one, and the tokens it may hold do not stay.
+  const file = join(tmpdir(), `storefront-bench-wrk-${randomUUID()}.lua`);
   await Bun.write(file, (await Bun.file(SCRIPT).text()) + extra);
   return file;
 }
@@ -68,6 +78,15 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
   if (!wrk) throw new Error("wrk is not installed (apt-get install -y wrk)");
   // One thread: on a 2-core machine every core wrk takes is one the stack under test does not get.
   const threads = Math.min(run.threads ?? 1, run.connections);
+  const script = await scriptFor(run);
+  try {
+    return await wrkWith(wrk, threads, script, run);
+  } finally {
+    if (script !== SCRIPT) rmSync(script, { force: true });
+  }
+}
+
+async function wrkWith(wrk: string, threads: number, script: string, run: WrkRun): Promise<WrkResult> {
   const args = [
     wrk,
     `-t${threads}`,
@@ -76,7 +95,7 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
     `--timeout`,
     `${run.timeoutS ?? 5}s`,
     "-s",
-    await scriptFor(run),
+    script,
     run.url,
     "--",
     run.header ?? "-",

@@ -1,5 +1,6 @@
-// The chaos run's open-loop load on the BFF: listings and cart writes sent on a fixed schedule whatever the
-// answers (a slow or dead BFF does not slow the load down), each under its own timer, every answer recorded.
+// The chaos run's open-loop load on the BFF: listings and cart writes (each user with its own token) and an
+// admin's stock and price changes, sent on a fixed schedule whatever the answers (a slow or dead BFF does not
+// slow the load down), each under its own timer, every answer recorded.
 
 /** A status code, or why there was none. */
 export type Outcome = number | "timeout" | "connection error";
@@ -17,37 +18,38 @@ export type Answer = {
 
 export type LoadOptions = {
   bffUrl: string;
-  /** Catalogue changes go to these services directly, as admins make them today. */
-  productsUrl: string;
-  inventoryUrl: string;
+  /** Access tokens of users 1..n: request i is user (i mod n)'s. */
+  userTokens: string[];
+  /** An admin's access token: catalogue changes go through the BFF's /admin routes with it. */
+  adminToken: string;
   /** Stock and price changes per second: half of them emit an outbox event (back in stock, price drop). */
   changesPerSecond: number;
   seconds: number;
   listingsPerSecond: number;
   writesPerSecond: number;
   timeoutMs: number;
-  users: number;
   products: number;
 };
 
 export type LoadResult = { listings: Answer[]; writes: Answer[]; changes: Answer[] };
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const { bffUrl, seconds, listingsPerSecond, writesPerSecond, timeoutMs, users, products } = options;
+  const { bffUrl, seconds, listingsPerSecond, writesPerSecond, timeoutMs, userTokens, products } = options;
+  const users = userTokens.length;
   const listings: Answer[] = [];
   const writes: Answer[] = [];
   const changes: Answer[] = [];
-  const user = (i: number) => String(1 + (i % users));
+  const asUser = (i: number) => `Bearer ${userTokens[i % users]}`;
   await Promise.all([
     openLoop(seconds, listingsPerSecond, (i) =>
-      send(`${bffUrl}/products/all`, { headers: { "x-user-id": user(i) } }, timeoutMs, true).then((a) => void listings.push(a)),
+      send(`${bffUrl}/products/all`, { headers: { authorization: asUser(i) } }, timeoutMs, true).then((a) => void listings.push(a)),
     ),
     openLoop(seconds, writesPerSecond, (i) =>
       send(
         `${bffUrl}/cart`,
         {
           method: "POST",
-          headers: { "x-user-id": user(i), "content-type": "application/json" },
+          headers: { authorization: asUser(i), "content-type": "application/json" },
           // Products 1..n in turn; the user cycles faster, so each user's cart sees every product over time.
           body: JSON.stringify({ product_id: 1 + (Math.floor(i / users) % products), quantity: 1 }),
         },
@@ -57,7 +59,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     ),
     openLoop(seconds, options.changesPerSecond, (i) => {
       const change = catalogueChange(options, i);
-      return send(change.url, { method: change.method, headers: { "content-type": "application/json" }, body: JSON.stringify(change.body) }, timeoutMs, false).then(
+      const headers = { authorization: `Bearer ${options.adminToken}`, "content-type": "application/json" };
+      return send(change.url, { method: change.method, headers, body: JSON.stringify(change.body) }, timeoutMs, false).then(
         (a) => void changes.push(a),
       );
     }),
@@ -67,20 +70,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
 /**
  * The i-th catalogue change, in rounds of four on one product: stock to 0, stock to 7 (a back-in-stock event),
- * price up, price down (a price-drop event). So the products and inventory relays publish while they are killed.
+ * price up, price down (a price-drop event), through the BFF's admin routes. So the products and inventory
+ * relays publish while they are killed.
  */
 function catalogueChange(options: LoadOptions, i: number): { method: string; url: string; body: unknown } {
   const product = 1 + (Math.floor(i / 4) % options.products);
   const cents = 1000 + 100 * product;
   switch (i % 4) {
     case 0:
-      return { method: "PUT", url: `${options.inventoryUrl}/products/${product}/inventory`, body: { inventory: 0 } };
+      return { method: "PUT", url: `${options.bffUrl}/admin/products/${product}/inventory`, body: { inventory: 0 } };
     case 1:
-      return { method: "PUT", url: `${options.inventoryUrl}/products/${product}/inventory`, body: { inventory: 7 } };
+      return { method: "PUT", url: `${options.bffUrl}/admin/products/${product}/inventory`, body: { inventory: 7 } };
     case 2:
-      return { method: "PATCH", url: `${options.productsUrl}/products/${product}`, body: { price_cents: cents + 500 } };
+      return { method: "PATCH", url: `${options.bffUrl}/admin/products/${product}`, body: { price_cents: cents + 500 } };
     default:
-      return { method: "PATCH", url: `${options.productsUrl}/products/${product}`, body: { price_cents: cents } };
+      return { method: "PATCH", url: `${options.bffUrl}/admin/products/${product}`, body: { price_cents: cents } };
   }
 }
 

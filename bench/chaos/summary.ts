@@ -80,7 +80,7 @@ export function summarize(run: ChaosRun): { ok: boolean; text: string; markdown:
     ["listings not full outside the kill windows (kill to full listing)", num(listings.filter((a) => !a.full).length - rec.reduce((n, r) => n + r.notFull, 0))],
     ["parts missing from 200 listings that were not full", list(countBy(listings.filter((a) => a.outcome === 200 && !a.full), (a) => a.detail))],
     ["cart writes sent", `${num(writes.length)}: ${list(countBy(writes, statusKind))}`],
-    ["stock and price changes sent (to the services)", `${num(changes.length)}: ${list(countBy(changes, statusKind))}`],
+    ["stock and price changes sent (BFF /admin routes)", `${num(changes.length)}: ${list(countBy(changes, statusKind))}`],
     ["connection errors (listings + writes)", `${num(connErrors.length)}${connErrors.length ? ` (${list(countBy(connErrors, (a) => a.detail))})` : ""}`],
     ...(run.skipped.length ? ([["not killed (run too short)", run.skipped.join(", ")]] as [string, string][]) : []),
     ["longest kill to full listing", longest ? `${s(longest.fullMs)} (${longest.target})` : "no kills"],
@@ -120,8 +120,8 @@ export function summarize(run: ChaosRun): { ok: boolean; text: string; markdown:
     "Kill to ready: from the SIGKILL until the restarted process answered `/ready` (polled every 100 ms). Kill to full listing: from the",
     "SIGKILL to the first full listing (200, `degraded` [], not stale) among the listings sent after the restart began. \"Listings not",
     "full meanwhile\" says whether clients saw the outage at all: the BFF serves its cached catalogue for up to 6 s",
-    "(PRODUCTS_CACHE_TTL_MS + PRODUCTS_CACHE_SWR_MS), so a 2 s products outage can pass unseen, and a listing needs neither",
-    "notifications nor Redis.",
+    "(PRODUCTS_CACHE_TTL_MS + PRODUCTS_CACHE_SWR_MS), so a 2 s products outage can pass unseen; a listing needs neither",
+    "notifications, nor Redis (the BFF's rate limits count in memory meanwhile), nor users (every app keeps the keys it fetched).",
     CHAOS_END,
   ].join("\n");
   return { ok, text, markdown };

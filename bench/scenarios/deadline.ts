@@ -3,7 +3,7 @@
 // including when Bun's fetch queues beyond its 256 in-flight requests. A fresh BFF per load, with no stale copy
 // (PRODUCTS_STALE_MAX_MS=0) and a breaker that cannot open (BREAKER_MIN_CALLS huge): the deadline is measured,
 // not the stale copy or the breaker.
-import { USER_HEADER, type BenchContext } from "../context.ts";
+import type { BenchContext } from "../context.ts";
 import { createFaultProxy } from "../../shared/src/testing/fault-proxy.ts";
 import { atMost, ms, num, table, type Section, type TargetRow } from "../report.ts";
 import { startBff, upstreamUrls } from "../stack.ts";
@@ -26,6 +26,7 @@ export async function deadline(ctx: BenchContext): Promise<Section> {
     for (const connections of LOADS) {
       for (const variant of ["lockstep", "desynchronised"] as const) {
         const bff = await startBff(
+          ctx.appEnv,
           { ...upstreamUrls(ctx.services), products: `http://127.0.0.1:${proxy.port}` },
           DEADLINE_ONLY_SETTINGS,
           `bff-deadline-${connections}-${variant}`,
@@ -33,12 +34,12 @@ export async function deadline(ctx: BenchContext): Promise<Section> {
         try {
           const url = `${bff.url}/products/all`;
           // Warm-up (JIT, connections to cart and favorites); then let its abandoned listings reach their deadline.
-          await runWrk({ url, connections: 32, durationS: 2, header: USER_HEADER, timeoutS: 10 });
+          await runWrk({ url, connections: 32, durationS: 2, header: ctx.userHeader, timeoutS: 10 });
           await Bun.sleep(1_500);
           proxy.resetCounts();
           const cpu = watchCpu([bff.pid]);
           const paceMs = variant === "desynchronised" ? DESYNC_PACE_MS : undefined;
-          const result = await runWrk({ url, connections, durationS: ctx.runS, header: USER_HEADER, timeoutS: 10, paceMs });
+          const result = await runWrk({ url, connections, durationS: ctx.runS, header: ctx.userHeader, timeoutS: 10, paceMs });
           const bffCpuMs = cpu.stop().perPid.get(bff.pid)! / Math.max(1, result.requests);
           results.push({ connections, variant, result, accepted: proxy.accepted, bffCpuMs });
         } finally {

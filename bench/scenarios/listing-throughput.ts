@@ -1,11 +1,12 @@
 // Scenario 1: listing throughput with fast upstreams, ours against the peer at the same connection count,
 // alternately (ours, peer, ours, peer, ...), medians reported. Also records where the CPU goes (per app, per
 // listing) and every app's peak RSS for scenario 5.
-import { NOT_DEGRADED, USER_HEADER, type BenchContext } from "../context.ts";
+import { NOT_DEGRADED, type BenchContext } from "../context.ts";
 import { pidsNamed, sampleRss, tcpActiveOpens, watchCpu } from "../proc.ts";
 import { atLeast, atMost, mb, ms, num, skipped, table, type Section } from "../report.ts";
 import { median } from "../stats.ts";
 import { requestsAnswered } from "../metrics.ts";
+import { bearer } from "../tokens.ts";
 import { runWrk, socketErrors, type WrkResult } from "../wrk.ts";
 
 const NAME = "1. listing throughput";
@@ -61,7 +62,7 @@ async function measured(
 
 export async function listingThroughput(ctx: BenchContext): Promise<Section> {
   const ourUrl = `${ctx.bff.url}/products/all`;
-  await checkListing(ourUrl, { "x-user-id": "1" }, "our BFF");
+  await checkListing(ourUrl, bearer(await ctx.tokens.user(1)), "our BFF");
   if (ctx.peer) await checkListing(ctx.peer.listingUrl, {}, "the peer");
 
   const ourApps = new Map<number, string>([...Object.values(ctx.services), ctx.bff].map((a) => [a.pid, a.name]));
@@ -70,11 +71,11 @@ export async function listingThroughput(ctx: BenchContext): Promise<Section> {
   const ours: Run[] = [];
   const peer: Run[] = [];
   const servicesAnswered = async () => (await Promise.all(Object.values(ctx.services).map((s) => requestsAnswered(s.url)))).reduce((a, b) => a + b, 0);
-  const runOurs = (durationS: number, userIds?: number) =>
+  const runOurs = (durationS: number, userTokens?: string[]) =>
     measured(
       ourApps,
       ctx.loadRss,
-      () => runWrk({ url: ourUrl, connections: CONNECTIONS, durationS, header: userIds ? undefined : USER_HEADER, bodyMark: NOT_DEGRADED, userIds }),
+      () => runWrk({ url: ourUrl, connections: CONNECTIONS, durationS, header: userTokens ? undefined : ctx.userHeader, bodyMark: NOT_DEGRADED, userTokens }),
       servicesAnswered,
     );
   const runPeer = (durationS: number) => measured(peerApps, ctx.peerLoadRss, () => runWrk({ url: ctx.peer!.listingUrl, connections: CONNECTIONS, durationS }));
@@ -88,7 +89,7 @@ export async function listingThroughput(ctx: BenchContext): Promise<Section> {
   }
   // Not judged: every listing above is user 1's, so concurrent listings can share upstream calls; with many
   // users they cannot share cart and favorites.
-  const manyUsers = await runOurs(ctx.runS, MANY_USERS);
+  const manyUsers = await runOurs(ctx.runS, await ctx.tokens.users(MANY_USERS));
   ctx.manyUsersRps = manyUsers.wrk.rps;
 
   const oursRps = median(ours.map((r) => r.wrk.rps));
@@ -138,16 +139,21 @@ export async function listingThroughput(ctx: BenchContext): Promise<Section> {
     ],
     body: [
       `wrk, 1 thread, ${CONNECTIONS} connections, ${ctx.runS} s per run, ${ROUNDS} rounds run alternately (ours, peer, ours, ...) after a ${WARM_UP_S} s warm-up of each.`,
-      `Ours: \`GET /products/all\` with \`${USER_HEADER}\` on the BFF with default settings; the peer: \`GET /products/all?user_id=1\`.`,
+      `Ours: \`GET /products/all\` with \`authorization: Bearer <user 1's token>\` on the BFF with default settings (rate limits counted in`,
+      `${ctx.redisUrl ? "Redis" : "memory: no Redis answered"}, their quotas set out of reach); the peer: \`GET /products/all?user_id=1\`. Ours checks the token`,
+      "(the BFF, then cart and favorites, each verifying it once and then remembering it) and counts the request against the user's",
+      "rate limit; the peer trusts the user id in the query and does neither, so the ratio includes that cost (scenario 6 measures it).",
       "Both list the same 10 products with cart 3 and favorites 3 (checked before the runs): products 11 and 12 of our seed are",
       "deleted from bench_products after its migrations, so the default request (no `?limit`) is the one measured.",
       "\"complete\": share of our answers with `\"degraded\":[]` (nothing dropped by a deadline). \"CPU/listing\": CPU time of the",
-      "stack's processes (ours: the five apps; the peer: its five) per answer, from /proc/<pid>/stat; Postgres and wrk not included.",
+      "stack's processes (ours: the six apps, users included though it is not called per listing; the peer: its five) per answer,",
+      "from /proc/<pid>/stat; Postgres and wrk not included.",
       "\"machine busy\": all cores, from /proc/stat, whatever ran (other work on the machine included). \"TCP connects/listing\":",
       "new TCP connections opened on the machine per answer (ActiveOpens in /proc/net/snmp): with keep-alive working, about 0.",
-      "\"upstream requests/listing\": requests our four services answered per listing (their /metrics http_requests_total).",
-      `The "extra" row is not judged: each request is a random user in 1-${MANY_USERS} (a wrk request() hook), so concurrent listings`,
-      "cannot share cart and favorites calls the way identical user-1 listings can.",
+      "\"upstream requests/listing\": requests our five services answered per listing (their /metrics http_requests_total).",
+      `The "extra" row is not judged: each request carries the token of a random user in 1-${MANY_USERS} (minted beforehand, picked by a`,
+      "wrk request() hook), so concurrent listings cannot share cart and favorites calls the way identical user-1 listings can, and",
+      `each app verifies ${MANY_USERS} tokens once before it remembers them.`,
       "",
       ...table(["stack", "round", "listings/s", "p50", "p99", "max", "answers", "non-200", "socket errors", "complete", "CPU/listing", "machine busy", "TCP connects/listing", "upstream requests/listing"], rows),
       "",

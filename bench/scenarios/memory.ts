@@ -2,7 +2,7 @@
 // during scenario 1); here, the BFF's RSS growth over 100,000 listings whose inventory call is aborted by its
 // deadline (inventory blackholed, INVENTORY_DEADLINE_MS small): a leak of timers, abort controllers or sockets
 // per aborted call would show as growth.
-import { USER_HEADER, type BenchContext } from "../context.ts";
+import type { BenchContext } from "../context.ts";
 import { createFaultProxy } from "../../shared/src/testing/fault-proxy.ts";
 import { atMost, mb, ms, num, table, type Section, type TargetRow } from "../report.ts";
 import { rssMb } from "../proc.ts";
@@ -26,7 +26,7 @@ const SETTINGS = { INVENTORY_DEADLINE_MS: String(INVENTORY_DEADLINE_MS), BREAKER
 
 export async function memory(ctx: BenchContext): Promise<Section> {
   const targets: TargetRow[] = [];
-  const apps = ["products", "inventory", "favorites", "cart", "bff"];
+  const apps = ["users", "products", "inventory", "favorites", "cart", "bff"];
   for (const app of apps) targets.push(atMost(NAME, `${app} RSS idle`, ctx.idleRss.get(app) ?? Number.NaN, 60, "MB", mb(ctx.idleRss.get(app) ?? Number.NaN)));
   for (const app of apps) targets.push(atMost(NAME, `${app} RSS under scenario 1`, ctx.loadRss.get(app) ?? Number.NaN, 120, "MB", mb(ctx.loadRss.get(app) ?? Number.NaN)));
 
@@ -35,7 +35,7 @@ export async function memory(ctx: BenchContext): Promise<Section> {
     return { title: NAME, targets, body: ["Only idle RSS measured: wrk is not installed (apt-get install -y wrk)."] };
   }
   const proxy = await createFaultProxy({ upstreamPort: ctx.services.inventory.port, mode: { kind: "blackhole" } });
-  const bff = await startBff({ ...upstreamUrls(ctx.services), inventory: `http://127.0.0.1:${proxy.port}` }, SETTINGS, "bff-memory");
+  const bff = await startBff(ctx.appEnv, { ...upstreamUrls(ctx.services), inventory: `http://127.0.0.1:${proxy.port}` }, SETTINGS, "bff-memory");
   const url = `${bff.url}/products/all`;
   const steps: { listings: number; rss: number; chunk?: WrkResult }[] = [];
   try {
@@ -50,7 +50,7 @@ export async function memory(ctx: BenchContext): Promise<Section> {
     const warmUp = ctx.quick ? WARM_UP / 10 : WARM_UP;
     // Warm-up first (JIT, heap sizing), then chunks until `total` listings more: RSS after each chunk.
     while (done < warmUp) {
-      const r = await runWrk({ url, connections: CONNECTIONS, durationS: 2, header: USER_HEADER, paths: PAGES });
+      const r = await runWrk({ url, connections: CONNECTIONS, durationS: 2, header: ctx.userHeader, paths: PAGES });
       done += r.requests;
     }
     warmRss = rssMb(bff.pid);
@@ -58,7 +58,7 @@ export async function memory(ctx: BenchContext): Promise<Section> {
     const start = done;
     proxy.resetCounts();
     while (done - start < total) {
-      const chunk = await runWrk({ url, connections: CONNECTIONS, durationS: chunkS, header: USER_HEADER, bodyMark: INVENTORY_DROPPED, paths: PAGES });
+      const chunk = await runWrk({ url, connections: CONNECTIONS, durationS: chunkS, header: ctx.userHeader, bodyMark: INVENTORY_DROPPED, paths: PAGES });
       done += chunk.requests;
       dropped += chunk.marked;
       complete += chunk.statuses["200"] ?? 0;

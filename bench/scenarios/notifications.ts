@@ -1,10 +1,10 @@
-// Scenario 6: notifications jobs/s. The measurement itself is the notifications work's own bench/notifications.ts
+// Scenario 7: notifications jobs/s. The measurement itself is the notifications work's own bench/notifications.ts
 // (runNotificationsBench: worker throughput, stock change -> inbox latency); this turns its result into a section.
 // Until that file exists (or when it cannot load, e.g. no ioredis installed), the section is a placeholder.
 import type { Section, TargetRow } from "../report.ts";
 
-const NAME = "6. notifications";
-const TITLE = "6. notifications jobs/s";
+const NAME = "7. notifications";
+const TITLE = "7. notifications jobs/s";
 
 type NotificationsModule = {
   runNotificationsBench(options: { adminUrl?: string; log?: (msg: string) => void }): Promise<{

@@ -2,10 +2,11 @@
 // answered at once (503 with Retry-After) and nothing may reach products. To count what reaches it, the fault
 // proxy then listens again but resets every connection it accepts (a closed port cannot count attempts): the
 // BFF sees the same kind of network failure, and any probe or leak shows up as an accepted connection.
-import { USER_HEADER, type BenchContext } from "../context.ts";
+import type { BenchContext } from "../context.ts";
 import { createFaultProxy } from "../../shared/src/testing/fault-proxy.ts";
 import { atMost, ms, num, table, type Section } from "../report.ts";
 import { startBff, upstreamUrls } from "../stack.ts";
+import { bearer } from "../tokens.ts";
 import { watchCpu } from "../proc.ts";
 import { runWrk, socketErrors, type WrkResult } from "../wrk.ts";
 
@@ -21,17 +22,18 @@ type Snapshot = { upstreams: { name: string; state: string }[] };
 
 export async function openBreaker(ctx: BenchContext): Promise<Section> {
   const proxy = await createFaultProxy({ upstreamPort: ctx.services.products.port, mode: { kind: "refused" } });
-  const bff = await startBff({ ...upstreamUrls(ctx.services), products: `http://127.0.0.1:${proxy.port}` }, OPEN_SETTINGS, "bff-open-breaker");
+  const bff = await startBff(ctx.appEnv, { ...upstreamUrls(ctx.services), products: `http://127.0.0.1:${proxy.port}` }, OPEN_SETTINGS, "bff-open-breaker");
   try {
     const url = `${bff.url}/products/all`;
+    const headers = bearer(await ctx.tokens.user(1));
     const opening: number[] = [];
     for (let i = 0; i < 50 && (await productsState(bff.url)) !== "open"; i++) {
-      const res = await fetch(url, { headers: { "x-user-id": "1" } });
+      const res = await fetch(url, { headers });
       await res.arrayBuffer();
       opening.push(res.status);
     }
     if ((await productsState(bff.url)) !== "open") throw new Error(`the products breaker did not open after ${opening.length} refused listings: ${opening.join(",")}`);
-    const first = await fetch(url, { headers: { "x-user-id": "1" } });
+    const first = await fetch(url, { headers });
     const firstBody = await first.text();
     const retryAfter = first.headers.get("retry-after");
 
@@ -46,7 +48,7 @@ export async function openBreaker(ctx: BenchContext): Promise<Section> {
     const runs: { load: Load; result: WrkResult; bffCpuMs: number }[] = [];
     for (const load of loads) {
       const cpu = watchCpu([bff.pid]);
-      const result = await runWrk({ url, connections: load.connections, durationS, header: USER_HEADER, paceMs: load.paceMs });
+      const result = await runWrk({ url, connections: load.connections, durationS, header: ctx.userHeader, paceMs: load.paceMs });
       runs.push({ load, result, bffCpuMs: cpu.stop().perPid.get(bff.pid)! / Math.max(1, result.requests) });
     }
     const reached = proxy.accepted;

@@ -2,7 +2,7 @@
 // INVENTORY_DELAY_MS knob, at half of scenario 1's peak rate (fixed-rate load, bench/fixed-rate.ts). Overhead
 // per listing = its latency minus the time the BFF spent waiting on upstreams, read from the answer's
 // Server-Timing header (products/cart/favorites run together, then inventory); "latency - 100 ms" is shown too.
-import { USER_HEADER, type BenchContext } from "../context.ts";
+import type { BenchContext } from "../context.ts";
 import { createFaultProxy } from "../../shared/src/testing/fault-proxy.ts";
 import { runFixedRate, type FixedRateResult } from "../fixed-rate.ts";
 import { watchCpu } from "../proc.ts";
@@ -60,7 +60,7 @@ export async function overhead(ctx: BenchContext): Promise<Section> {
   try {
     const slowInventory = await startApp(
       "inventory",
-      { INVENTORY_DATABASE_URL: ctx.dbUrls.inventory, INVENTORY_DELAY_MS: String(DELAY_MS) },
+      { ...ctx.appEnv, INVENTORY_DATABASE_URL: ctx.dbUrls.inventory, USERS_URL: ctx.services.users.url, INVENTORY_DELAY_MS: String(DELAY_MS) },
       "inventory-delay50",
     );
     started.push(slowInventory);
@@ -68,6 +68,7 @@ export async function overhead(ctx: BenchContext): Promise<Section> {
       const rate = variant.rate(ctx);
       if (!Number.isFinite(rate)) continue;
       const bff = await startBff(
+        ctx.appEnv,
         { ...upstreamUrls(ctx.services), products: `http://127.0.0.1:${proxy.port}`, inventory: slowInventory.url },
         variant.settings,
         `bff-overhead-${VARIANTS.indexOf(variant) + 1}`,
@@ -77,7 +78,7 @@ export async function overhead(ctx: BenchContext): Promise<Section> {
         const until = Date.now() + (WARM_UP_S + ctx.runS) * 1000;
         const cpu = watchCpu([bff.pid]);
         const [result, productsLeg, inventoryLeg] = await Promise.all([
-          runFixedRate({ url, header: USER_HEADER, rate, durationS: ctx.runS, warmupS: WARM_UP_S }),
+          runFixedRate({ url, header: ctx.userHeader, rate, durationS: ctx.runS, warmupS: WARM_UP_S }),
           sampleLeg(`http://127.0.0.1:${proxy.port}/products?limit=100`, until),
           sampleLeg(`${slowInventory.url}/inventory?ids=1,2,3,4,5,6,7,8,9,10`, until),
         ]);
