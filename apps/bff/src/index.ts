@@ -53,9 +53,10 @@ const { port, redisUrl, rateLimitPrefix, rateLimitPolicies, trustedProxies, ...d
 const { logger } = observability;
 const verifier = createUsersVerifier({ usersUrl: deps.urls.users, logger });
 const redis = createRateLimitRedis(redisUrl);
+// Built first: it listens to the client's 'error' events, which ioredis would otherwise print as unhandled.
+const rateLimits = createRateLimits({ redis, prefix: rateLimitPrefix, policies: rateLimitPolicies, trustedProxies, logger });
 // Without this wait the first requests after start would count in memory and log an outage for nothing.
 if (!(await waitForRedis(redis, 2000))) logger.warn("rate limits: no Redis at start; counting in memory until it answers");
-const rateLimits = createRateLimits({ redis, prefix: rateLimitPrefix, policies: rateLimitPolicies, trustedProxies, logger });
 serveApp({
   app: createApp({ ...deps, verifier, rateLimits, observability }),
   service: "bff",
