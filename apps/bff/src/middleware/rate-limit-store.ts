@@ -4,12 +4,14 @@
 import { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { Logger } from "@storefront/shared/observability/logger";
+import { batchedCounter } from "./batched-counter.ts";
 
 export type Quota = { points: number; windowS: number };
 /** One hit on a counter. `resetMs`: until the window ends and the count starts again. */
 export type Hit = { allowed: boolean; remaining: number; resetMs: number };
 export type Counter = {
-  hit(key: string): Promise<Hit>;
+  /** Counts `points` (default 1) against the key. */
+  hit(key: string, points?: number): Promise<Hit>;
   /** Forgets the key's count (a successful login clears its email's failures). */
   reset(key: string): Promise<void>;
 };
@@ -54,7 +56,8 @@ export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<boo
 }
 
 export type CounterStore = {
-  counter(name: string, quota: Quota): Counter;
+  /** `batched`: far from its limit a key's hits reach Redis together (batched-counter.ts), for the general limits. */
+  counter(name: string, quota: Quota, options?: { batched?: boolean }): Counter;
   /** Quits the Redis connection (or drops it when Redis is unreachable). */
   close(): Promise<void>;
 };
@@ -117,8 +120,10 @@ export function createCounterStore(options: { redis: Redis | null; prefix: strin
         })
       : new RateLimiterMemory({ keyPrefix: `${prefix}:${name}`, points, duration: windowS });
 
+  const batches: { flushAll(): Promise<void> }[] = [];
+
   return {
-    counter(name, quota) {
+    counter(name, quota, options = {}) {
       const limiter = limiterFor(name, quota);
       // Each call is tracked on its own, so Redis can only be declared back by a hit that Redis answered.
       const track = async <T>(op: () => Promise<T>): Promise<T> => {
@@ -127,13 +132,13 @@ export function createCounterStore(options: { redis: Redis | null; prefix: strin
         if (redis && insuranceUses === before) redisAnswered();
         return result;
       };
-      return {
-        hit: (key) =>
+      const counter: Counter = {
+        hit: (key, points = 1) =>
           track(async () => {
             let res: RateLimiterRes;
             let allowed = true;
             try {
-              res = await limiter.consume(key);
+              res = await limiter.consume(key, points);
             } catch (err) {
               // Refusals come as a rejected RateLimiterRes; anything else is a bug, not an outage.
               if (!(err instanceof RateLimiterRes)) throw err;
@@ -147,8 +152,17 @@ export function createCounterStore(options: { redis: Redis | null; prefix: strin
             await limiter.delete(key);
           }),
       };
+      // In memory only there is no round trip to spare.
+      if (!redis || !options.batched) return counter;
+      const batched = batchedCounter(counter, quota, {
+        onFlushError: (err) => logger.warn("rate limits: a batch of hits could not be counted", { policy: name, error: String(err) }),
+      });
+      batches.push(batched);
+      return batched;
     },
     async close() {
+      // What was admitted but not yet counted reaches Redis before the connection goes.
+      await Promise.allSettled(batches.map((b) => b.flushAll()));
       if (!redis || redis.status === "end") return;
       if (redis.status === "ready") {
         // QUIT is answered before the socket closes: wait for the close too, at most a second, then drop it.

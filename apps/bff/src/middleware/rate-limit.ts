@@ -133,14 +133,16 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
   const policies = { ...DEFAULT_RATE_LIMIT_POLICIES, ...options.policies };
   const trusted = options.trustedProxies ?? parseTrustedProxies(undefined);
   const store = createCounterStore({ redis: options.redis, prefix: options.prefix ?? DEFAULT_RATE_LIMIT_PREFIX, logger: options.logger });
-  const limit = (policy: keyof RateLimitPolicies) => {
+  const limit = (policy: keyof RateLimitPolicies, batched = false) => {
     const name = POLICY_NAMES[policy];
     const quota = policies[policy];
-    const counter = store.counter(name, quota);
+    const counter = store.counter(name, quota, { batched });
     return { counter, on: (key: string) => ({ name, quota, counter, key }) };
   };
-  const user = limit("user");
-  const ip = limit("ip");
+  // The general limits are batched far from their quota (one Redis call per key per 100 ms, not per request);
+  // login and registration, whose quotas are a few attempts, count every attempt in Redis first.
+  const user = limit("user", true);
+  const ip = limit("ip", true);
   const authIp = limit("authIp");
   const authEmail = limit("authEmail");
   const ipOf = (c: Context) => addressBlock(clientIp(c, trusted, { remoteAddress: options.remoteAddress }));
