@@ -2,7 +2,7 @@
 // key is answered from memory; an unknown `kid` refetches (a key was just rotated in), at most once per
 // `minRefetchMs` so made-up kids cannot hammer users; a copy older than `maxAgeMs` is refreshed in the
 // background and kept while users is away, so a users outage does not lock everyone out.
-import { importJWK, type JWK } from "jose";
+import type { JWK } from "jose"; // the type only: the apps that verify load nothing of jose
 import type { UpstreamClient } from "../upstream/client.ts";
 import { UpstreamInvalidResponseError } from "../upstream/errors.ts";
 import { TOKEN_ALGORITHM } from "./identity.ts";
@@ -33,7 +33,9 @@ function parseJwks(body: unknown): JWK[] {
 async function importKeys(jwks: JWK[]): Promise<Map<string, CryptoKey>> {
   const usable = jwks.filter((k) => k.kty === "OKP" && k.crv === "Ed25519" && (k.alg === undefined || k.alg === TOKEN_ALGORITHM) && !k.d);
   // A key that does not import (a malformed "x") is skipped: it must not make the other keys unusable.
-  const imported = await Promise.all(usable.map(async (k) => [k.kid!, (await importJWK(k, TOKEN_ALGORITHM).catch(() => null)) as CryptoKey | null] as const));
+  const importOne = (k: JWK) =>
+    crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: k.x }, { name: "Ed25519" }, false, ["verify"]).catch(() => null);
+  const imported = await Promise.all(usable.map(async (k) => [k.kid!, await importOne(k)] as const));
   return new Map(imported.filter((entry): entry is readonly [string, CryptoKey] => entry[1] !== null));
 }
 
