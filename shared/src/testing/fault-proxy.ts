@@ -130,6 +130,22 @@ export async function createFaultProxy(options: { upstreamPort: number; upstream
       });
     });
 
+  /**
+   * A port below the kernel's ephemeral range (32768-60999 here): in "refused" mode nothing listens on it,
+   * and a connect to a free port inside that range can, rarely, be given that same port as its source and
+   * connect to itself (TCP self-connect), answering the client with its own request instead of a refusal.
+   */
+  const listenBelowEphemeralRange = async () => {
+    for (let attempt = 0; ; attempt++) {
+      port = 20_000 + Math.floor(Math.random() * 12_000);
+      try {
+        return await listen();
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EADDRINUSE" || attempt >= 50) throw err;
+      }
+    }
+  };
+
   const dropOpen = () => {
     for (const socket of open) socket.destroy();
   };
@@ -144,7 +160,8 @@ export async function createFaultProxy(options: { upstreamPort: number; upstream
     });
 
   // Listen even when refusing from the start: that picks the port number later modes listen on.
-  await listen();
+  if (options.port === undefined) await listenBelowEphemeralRange();
+  else await listen();
   if (mode.kind === "refused") await stopListening();
 
   // One switch at a time: a listen racing a close on the same port would fail.
