@@ -21,7 +21,7 @@ import { connectDatabase } from "../shared/src/db/connect.ts";
 import { migrate } from "../shared/src/db/migrate.ts";
 import { DEFAULT_REDIS_URL, EVENT_JOB_OPTIONS, workerRedisOptions, type EventJobData } from "../shared/src/notifications/events.ts";
 import { createLogger } from "../shared/src/observability/logger.ts";
-import { createNotificationsQueue } from "../shared/src/outbox/notifications-queue.ts";
+import { createEventQueues } from "../shared/src/outbox/event-queues.ts";
 import { deletePrefix, uniquePrefix } from "../shared/src/testing/test-redis.ts";
 import { freePorts } from "../tests/support/free-ports.ts";
 import { startProcess, type TestProcess } from "../tests/support/processes.ts";
@@ -125,13 +125,13 @@ const backInStockJob = (i: number) => {
 /** (a) N jobs in the queue first, then the real worker drains them; timed from its creation to the last completion. */
 async function measureThroughput(o: { redisUrl: string; jobs: number; concurrency: number; sql: Sql; what: string }): Promise<Throughput> {
   const prefix = uniquePrefix("bench-notifications");
-  const producer = createNotificationsQueue({ redisUrl: o.redisUrl, prefix });
+  const producer = createEventQueues({ redisUrl: o.redisUrl, prefix });
   const connection = new Redis(...workerRedisOptions(o.redisUrl));
   let worker: ReturnType<typeof createNotificationsWorker> | undefined;
   try {
-    await producer.queue.waitUntilReady();
+    await producer.queues.notifications!.waitUntilReady();
     for (let i = 0; i < o.jobs; i += 1000) {
-      await producer.queue.addBulk(Array.from({ length: Math.min(1000, o.jobs - i) }, (_, j) => backInStockJob(i + j)));
+      await producer.queues.notifications!.addBulk(Array.from({ length: Math.min(1000, o.jobs - i) }, (_, j) => backInStockJob(i + j)));
     }
     let completed = 0;
     let failed = 0;

@@ -4,7 +4,7 @@ import type { TokenVerifier } from "@storefront/shared/auth/token-verifier";
 import type { OutboxWaker } from "@storefront/shared/outbox/write-event";
 import type { Observability } from "@storefront/shared/observability/observability";
 import { createServiceApp, databaseReady } from "@storefront/shared/service-app";
-import { chaos as chaosMiddleware, type ChaosOptions } from "./chaos.ts";
+import { chaos as chaosMiddleware, type ChaosOptions } from "@storefront/shared/chaos";
 import { inventoryRoutes } from "./routes/inventory.ts";
 
 /**

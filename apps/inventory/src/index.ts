@@ -7,7 +7,7 @@ import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
-import { chaosFromEnv } from "./chaos.ts";
+import { chaosFromEnv } from "@storefront/shared/chaos";
 
 const env = process.env;
 const start = startup("inventory", env);

@@ -111,7 +111,7 @@ function newBatch(): EventJobData[] {
 
 const contentOf = (event: EventJobData): Content =>
   event.type === "stock.back_in_stock" ? backInStockContent(event.payload) : event.type === "price.dropped" ? priceDroppedContent(event.payload) : { title: "", body: "" };
-const recipientsOf = (event: EventJobData) => (event.type === "cart.changed" ? [] : FAVORITES.get(event.payload.product_id)!);
+const recipientsOf = (event: EventJobData) => (event.type === "stock.back_in_stock" || event.type === "price.dropped" ? FAVORITES.get(event.payload.product_id)! : []);
 
 async function expectServiceUp(cell: string) {
   expect({ cell, exitCode: service.proc.exitCode, signal: service.proc.signalCode ?? null }).toEqual({ cell, exitCode: null, signal: null });

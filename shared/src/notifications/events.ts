@@ -9,7 +9,23 @@ export type PriceDropped = {
 };
 /** Every change of a user's cart; `items` is the number of lines after the change (0: empty). */
 export type CartChanged = { type: "cart.changed"; payload: { user_id: number; items: number } };
-export type OutboxEvent = BackInStock | PriceDropped | CartChanged;
+
+/** A shipping address as the customer gave it at checkout. */
+export type ShippingAddress = { name: string; line1: string; city: string; postal_code: string; country: string };
+export type OrderLine = { product_id: number; quantity: number; price_cents: number };
+/** The orders service's saga: an order was placed (before any step ran). */
+export type OrderCreated = {
+  type: "order.created";
+  payload: { order_id: number; user_id: number; total_cents: number; items: OrderLine[]; shipping_address: ShippingAddress; delivery_date: string | null };
+};
+/** Its payment was charged. */
+export type OrderPaid = { type: "order.paid"; payload: { order_id: number; user_id: number; payment_id: string; amount_cents: number } };
+/** Every step succeeded: stock committed, payment taken, cart cleared. */
+export type OrderConfirmed = { type: "order.confirmed"; payload: { order_id: number; user_id: number; total_cents: number } };
+/** Compensated (refund, release) after a failed step or the customer's cancel; `reason` is for people. */
+export type OrderCancelled = { type: "order.cancelled"; payload: { order_id: number; user_id: number; reason: string } };
+
+export type OutboxEvent = BackInStock | PriceDropped | CartChanged | OrderCreated | OrderPaid | OrderConfirmed | OrderCancelled;
 export type EventType = OutboxEvent["type"];
 
 /** What a job on the notifications queue carries; the job's id is `event_id`. */
@@ -21,6 +37,26 @@ export type CartReminderJobData = { user_id: number; armed_by: string };
 export const cartReminderKey = (userId: number) => `cart-reminder:${userId}`;
 
 export const NOTIFICATIONS_QUEUE = "notifications";
+
+/**
+ * Which consuming services' queues hear each event type: the relay adds one job per subscribed queue (jobId =
+ * the event id in each), and marks an event nobody subscribes to published without a job. A new consumer is
+ * a new queue name here, not a change to the emitters.
+ */
+export const SUBSCRIPTIONS: Readonly<Record<EventType, readonly string[]>> = {
+  "stock.back_in_stock": [NOTIFICATIONS_QUEUE],
+  "price.dropped": [NOTIFICATIONS_QUEUE],
+  "cart.changed": [NOTIFICATIONS_QUEUE],
+  "order.created": [],
+  "order.paid": [],
+  "order.confirmed": [NOTIFICATIONS_QUEUE],
+  "order.cancelled": [NOTIFICATIONS_QUEUE],
+};
+
+/** Every queue some event type is published to. */
+export const subscribedQueues = (subscriptions: Readonly<Record<string, readonly string[]>> = SUBSCRIPTIONS) => [
+  ...new Set(Object.values(subscriptions).flat()),
+];
 /** BullMQ's Redis key prefix; tests give every suite its own. */
 export const DEFAULT_QUEUE_PREFIX = "storefront";
 

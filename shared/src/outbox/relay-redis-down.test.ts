@@ -6,7 +6,7 @@ import { freePort } from "../../../tests/support/free-ports.ts";
 import { migrate } from "../db/migrate.ts";
 import { createTestDatabase, type TestDatabase } from "../testing/test-database.ts";
 import { redisServerInstalled, startPrivateRedis, type PrivateRedis } from "../testing/test-redis.ts";
-import { createNotificationsQueue, type NotificationsQueue } from "./notifications-queue.ts";
+import { createEventQueues, type EventQueues } from "./event-queues.ts";
 import { captureLogs } from "../testing/captured-logs.ts";
 import { createOutboxRelay, type EventQueue, type OutboxRelay } from "./relay.ts";
 import { writeEvent } from "./write-event.ts";
@@ -18,7 +18,7 @@ if (!redisServerInstalled()) {
 
 let db: TestDatabase;
 let redis: PrivateRedis | undefined;
-let notifications: NotificationsQueue | undefined;
+let notifications: EventQueues | undefined;
 let relay: OutboxRelay | undefined;
 
 beforeAll(async () => {
@@ -47,8 +47,8 @@ async function eventually(check: () => Promise<boolean> | boolean, ms: number, w
 
 /** A relay on the private Redis, with its log lines and its publish attempts counted. */
 function startRelay(url: string) {
-  notifications = createNotificationsQueue({ redisUrl: url, prefix: "outage" });
-  const queue = notifications.queue;
+  notifications = createEventQueues({ redisUrl: url, prefix: "outage" });
+  const queue = notifications.queues.notifications!;
   const { logger, lines } = captureLogs("relay");
   let attempts = 0;
   const counted: EventQueue = {
@@ -59,7 +59,7 @@ function startRelay(url: string) {
     },
   };
   // Default backoff (at most 2 s between attempts); a short poll only so the test's first event goes quickly.
-  relay = createOutboxRelay({ sql: db.sql, queue: counted, pollMs: 100, logger });
+  relay = createOutboxRelay({ sql: db.sql, queues: { notifications: counted }, pollMs: 100, logger });
   relay.start();
   return { queue, lines, attempts: () => attempts, warnings: () => lines.filter((l) => l.level === "warn").map(({ level, msg }) => ({ level, msg })) };
 }

@@ -5,7 +5,7 @@ import { migrate } from "../db/migrate.ts";
 import { EVENT_JOB_OPTIONS, type OutboxEvent } from "../notifications/events.ts";
 import { createTestDatabase, type TestDatabase } from "../testing/test-database.ts";
 import { deletePrefix, requireRedis, testRedisUrl, uniquePrefix } from "../testing/test-redis.ts";
-import { createNotificationsQueue, type NotificationsQueue } from "./notifications-queue.ts";
+import { createEventQueues, type EventQueues } from "./event-queues.ts";
 import { createLogger } from "../observability/logger.ts";
 import { createOutboxRelay, purgePublished, type EventQueue, type OutboxRelay } from "./relay.ts";
 import { writeEvent } from "./write-event.ts";
@@ -14,7 +14,7 @@ const redisUp = await requireRedis("outbox relay");
 
 let db: TestDatabase;
 let prefix: string;
-let notifications: NotificationsQueue;
+let notifications: EventQueues;
 const relays: OutboxRelay[] = [];
 
 beforeAll(async () => {
@@ -26,7 +26,7 @@ afterAll(() => db?.drop());
 beforeEach(async () => {
   await db.sql`delete from outbox`;
   prefix = uniquePrefix("outbox-relay");
-  notifications = createNotificationsQueue({ redisUrl: testRedisUrl, prefix });
+  notifications = createEventQueues({ redisUrl: testRedisUrl, prefix });
 });
 afterEach(async () => {
   await Promise.all(relays.splice(0).map((r) => r.stop()));
@@ -35,7 +35,7 @@ afterEach(async () => {
 });
 
 const relay = (options: Partial<Parameters<typeof createOutboxRelay>[0]> = {}) => {
-  const r = createOutboxRelay({ sql: db.sql, queue: notifications.queue, logger: createLogger("relay", "silent"), ...options });
+  const r = createOutboxRelay({ sql: db.sql, queues: notifications.queues, logger: createLogger("relay", "silent"), ...options });
   relays.push(r);
   return r;
 };
@@ -43,7 +43,7 @@ const relay = (options: Partial<Parameters<typeof createOutboxRelay>[0]> = {}) =
 const write = (event: OutboxEvent) => db.sql.begin((tx) => writeEvent(tx, event));
 const cartChanged = (user_id: number, items = 1): OutboxEvent => ({ type: "cart.changed", payload: { user_id, items } });
 const pending = async () => (await db.sql<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`)[0]!.n;
-const jobCount = () => notifications.queue.count();
+const jobCount = () => notifications.queues.notifications!.count();
 
 /** Polls `check` until it holds, for at most `ms`; a bounded wait instead of a fixed sleep. */
 async function eventually(check: () => Promise<boolean>, ms = 5000) {
@@ -69,7 +69,7 @@ describe.skipIf(!redisUp)("outbox relay", () => {
     const rows = await db.sql<{ id: string; created_at: Date; published_at: Date | null }[]>`select id, created_at, published_at from outbox`;
     expect(rows.every((r) => r.published_at instanceof Date)).toBe(true);
     for (const [i, id] of ids.entries()) {
-      const job = await notifications.queue.getJob(id);
+      const job = await notifications.queues.notifications!.getJob(id);
       const row = rows.find((r) => r.id === id)!;
       expect(job?.id).toBe(id);
       expect(job?.name).toBe(events[i]!.type);
@@ -77,6 +77,40 @@ describe.skipIf(!redisUp)("outbox relay", () => {
       expect(job?.opts).toMatchObject({ attempts: EVENT_JOB_OPTIONS.attempts, backoff: EVENT_JOB_OPTIONS.backoff, removeOnFail: false });
     }
     expect(await jobCount()).toBe(3);
+  });
+
+  test("fans each event out to every queue subscribed to its type, under the same job id; an unsubscribed one is only marked published", async () => {
+    const fan = createEventQueues({ redisUrl: testRedisUrl, prefix, names: ["one", "two"] });
+    try {
+      const subscriptions = { "cart.changed": ["one", "two"], "price.dropped": ["two"], "stock.back_in_stock": [] };
+      const both = await write(cartChanged(1));
+      const onlyTwo = await write({ type: "price.dropped", payload: { product_id: 2, product_name: "Tea", old_price_cents: 500, new_price_cents: 400 } });
+      const nobody = await write({ type: "stock.back_in_stock", payload: { product_id: 6, inventory: 1 } });
+      expect(await relay({ queues: fan.queues, subscriptions }).publishOnce()).toBe(3);
+      const ids = async (name: string) => (await fan.queues[name]!.getJobs(["waiting"])).map((j) => j.id).sort();
+      expect(await ids("one")).toEqual([both]);
+      expect(await ids("two")).toEqual([both, onlyTwo].sort());
+      expect(await pending()).toBe(0);
+      expect((await fan.queues.two!.getJob(both))?.data.event_id).toBe(both);
+      expect(nobody).toBeString();
+    } finally {
+      await fan.close();
+    }
+  });
+
+  test("refuses to start without a queue that an event type is subscribed to", () => {
+    expect(() => relay({ queues: {}, subscriptions: { "cart.changed": ["missing"] } })).toThrow('no queue "missing"');
+  });
+
+  test("the order events reach the notifications queue; order.created and order.paid have no consumer yet", async () => {
+    const created = await write({
+      type: "order.created",
+      payload: { order_id: 1, user_id: 1, total_cents: 100, items: [{ product_id: 1, quantity: 1, price_cents: 100 }], shipping_address: { name: "A", line1: "B", city: "C", postal_code: "1", country: "DE" }, delivery_date: null },
+    });
+    const confirmed = await write({ type: "order.confirmed", payload: { order_id: 1, user_id: 1, total_cents: 100 } });
+    expect(await relay().publishOnce()).toBe(2);
+    expect((await notifications.queues.notifications!.getJobs(["waiting"])).map((j) => j.id)).toEqual([confirmed]);
+    expect(created).toBeString();
   });
 
   test("a second pass publishes nothing", async () => {
@@ -113,7 +147,7 @@ describe.skipIf(!redisUp)("outbox relay", () => {
   test("when the queue refuses the batch, the rows stay unpublished", async () => {
     await write(cartChanged(1));
     const refusing: EventQueue = { waitUntilReady: async () => {}, addBulk: async () => Promise.reject(new Error("Stream isn't writeable")) };
-    await expect(relay({ queue: refusing }).publishOnce()).rejects.toThrow("notifications queue unavailable");
+    await expect(relay({ queues: { notifications: refusing } }).publishOnce()).rejects.toThrow("event queues unavailable");
     expect(await pending()).toBe(1);
   });
 
@@ -126,7 +160,7 @@ describe.skipIf(!redisUp)("outbox relay", () => {
     await Bun.sleep(200);
     expect(await pending()).toBe(1);
     r.wake();
-    await eventually(async () => (await notifications.queue.getJob(id)) !== undefined);
+    await eventually(async () => (await notifications.queues.notifications!.getJob(id)) !== undefined);
     await eventually(async () => (await pending()) === 0);
   });
 
@@ -143,15 +177,15 @@ describe.skipIf(!redisUp)("outbox relay", () => {
     let adding!: () => void;
     const addStarted = new Promise<void>((resolve) => (adding = resolve));
     const slow: EventQueue = {
-      waitUntilReady: () => notifications.queue.waitUntilReady(),
+      waitUntilReady: () => notifications.queues.notifications!.waitUntilReady(),
       addBulk: async (jobs) => {
         adding();
         await released;
-        return notifications.queue.addBulk(jobs);
+        return notifications.queues.notifications!.addBulk(jobs);
       },
     };
     await write(cartChanged(7));
-    const r = relay({ queue: slow });
+    const r = relay({ queues: { notifications: slow } });
     r.start();
     await addStarted;
     let stopped = false;
@@ -182,11 +216,11 @@ describe.skipIf(!redisUp)("outbox relay", () => {
     const handed: string[] = [];
     // Slow adds keep each batch's rows locked a while, so the two relays really overlap.
     const counting: EventQueue = {
-      waitUntilReady: () => notifications.queue.waitUntilReady(),
+      waitUntilReady: () => notifications.queues.notifications!.waitUntilReady(),
       addBulk: async (jobs) => {
         handed.push(...jobs.map((j) => j.opts.jobId));
         await Bun.sleep(10);
-        return notifications.queue.addBulk(jobs);
+        return notifications.queues.notifications!.addBulk(jobs);
       },
     };
     const drain = async (r: OutboxRelay) => {
@@ -194,7 +228,7 @@ describe.skipIf(!redisUp)("outbox relay", () => {
       for (let n = await r.publishOnce(); n > 0; n = await r.publishOnce()) sum += n;
       return sum;
     };
-    const [a, b] = await Promise.all([drain(relay({ queue: counting, batchSize: 10 })), drain(relay({ queue: counting, batchSize: 10 }))]);
+    const [a, b] = await Promise.all([drain(relay({ queues: { notifications: counting }, batchSize: 10 })), drain(relay({ queues: { notifications: counting }, batchSize: 10 }))]);
     expect(a + b).toBe(total);
     expect(a).toBeGreaterThan(0);
     expect(b).toBeGreaterThan(0);

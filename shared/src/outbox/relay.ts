@@ -1,8 +1,8 @@
-// The outbox relay: moves a service's unpublished outbox rows to the BullMQ notifications queue (job id = event
-// id, so a re-publish after a crash is ignored by BullMQ), marks them published, and waits out Redis outages
-// without losing an event or ever holding up a request.
+// The outbox relay: moves a service's unpublished outbox rows to the BullMQ queues subscribed to each event's
+// type (events.ts SUBSCRIPTIONS; job id = event id in every queue, so a re-publish after a crash is ignored by
+// BullMQ), marks them published, and waits out Redis outages without losing an event or holding up a request.
 import type { Sql } from "postgres";
-import { EVENT_JOB_OPTIONS, type EventJobData } from "../notifications/events.ts";
+import { EVENT_JOB_OPTIONS, SUBSCRIPTIONS, type EventJobData } from "../notifications/events.ts";
 import type { Logger } from "../observability/logger.ts";
 
 export type EventJob = { name: string; data: EventJobData; opts: typeof EVENT_JOB_OPTIONS & { jobId: string } };
@@ -16,7 +16,10 @@ export type EventQueue = {
 
 export type OutboxRelayOptions = {
   sql: Sql;
-  queue: EventQueue;
+  /** The consuming services' queues by name; every name in `subscriptions` must be here. */
+  queues: Readonly<Record<string, EventQueue>>;
+  /** Event type -> the queues that hear it; default events.ts SUBSCRIPTIONS. A type not listed goes nowhere. */
+  subscriptions?: Readonly<Record<string, readonly string[]>>;
   batchSize?: number;
   /** How often to look for rows nobody woke the relay for (another instance's, or written before a crash). */
   pollMs?: number;
@@ -44,7 +47,7 @@ type OutboxRow = { id: string; type: EventJobData["type"]; payload: EventJobData
 /** Redis did not take the batch; the transaction rolled back and the rows wait for the next attempt. */
 export class QueueUnavailableError extends Error {
   constructor(cause: unknown) {
-    super(`notifications queue unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(`event queues unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     this.name = "QueueUnavailableError";
   }
 }
@@ -76,12 +79,26 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { sql, queue, batchSize = 100, pollMs = 1000, maxBackoffMs = 2000, publishTimeoutMs = 2000, purgeEveryMs = 5 * 60_000, logger } = options;
+  for (const name of new Set(Object.values(options.subscriptions ?? SUBSCRIPTIONS).flat())) {
+    if (!options.queues[name]) throw new Error(`outbox relay: no queue "${name}", which events are subscribed to`);
+  }
+  const { sql, queues, subscriptions = SUBSCRIPTIONS, batchSize = 100, pollMs = 1000, maxBackoffMs = 2000, publishTimeoutMs = 2000, purgeEveryMs = 5 * 60_000, logger } = options;
+
+  /** One addBulk per queue with that queue's share of the batch; each row's job in every queue subscribed to its type. */
+  const fanOut = (rows: OutboxRow[]) => {
+    const byQueue = new Map<string, EventJob[]>();
+    for (const row of rows) {
+      const job = toJob(row);
+      for (const name of subscriptions[row.type] ?? []) byQueue.set(name, [...(byQueue.get(name) ?? []), job]);
+    }
+    return [...byQueue].map(([name, jobs]) => queues[name]!.addBulk(jobs));
+  };
 
   async function publishOnce(): Promise<number> {
     // A queue whose Redis never answered waits for it inside addBulk instead of failing fast; wait here,
     // before any transaction is open, so an outage at start-up cannot hold a database connection.
-    await within(queue.waitUntilReady(), publishTimeoutMs, "connecting to Redis").catch((err) => {
+    const all = Object.values(queues);
+    await within(Promise.all(all.map((q) => q.waitUntilReady())), publishTimeoutMs, "connecting to Redis").catch((err) => {
       throw new QueueUnavailableError(err);
     });
     return sql.begin(async (tx) => {
@@ -94,7 +111,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         for update skip locked`;
       if (rows.length === 0) return 0;
       try {
-        await within(queue.addBulk(rows.map(toJob)), publishTimeoutMs, "adding the jobs");
+        await within(Promise.all(fanOut(rows)), publishTimeoutMs, "adding the jobs");
       } catch (err) {
         throw new QueueUnavailableError(err);
       }

@@ -1,9 +1,9 @@
-// Everything a service needs to run its outbox relay: the notifications queue on REDIS_URL under the BullMQ
+// Everything a service needs to run its outbox relay: the event queues on REDIS_URL under the BullMQ
 // prefix, the relay started on the service's database, and one close for shutdown. Redis being down at
 // start-up is fine: the relay waits for it.
 import type { Sql } from "postgres";
 import type { Logger } from "../observability/logger.ts";
-import { createNotificationsQueue } from "./notifications-queue.ts";
+import { createEventQueues } from "./event-queues.ts";
 import { createOutboxRelay, type OutboxRelayOptions } from "./relay.ts";
 
 export type RunningOutboxRelay = { wake(): void; close(): Promise<void> };
@@ -13,14 +13,14 @@ export function startOutboxRelay(options: {
   logger: Logger;
   redisUrl: string;
   prefix: string;
-  relay?: Omit<OutboxRelayOptions, "sql" | "queue" | "logger">;
+  relay?: Omit<OutboxRelayOptions, "sql" | "queues" | "logger">;
 }): RunningOutboxRelay {
   const { sql, logger, redisUrl, prefix } = options;
-  const notifications = createNotificationsQueue({ redisUrl, prefix });
+  const events = createEventQueues({ redisUrl, prefix });
   const relay = createOutboxRelay({
     ...options.relay,
     sql,
-    queue: notifications.queue,
+    queues: events.queues,
     logger,
   });
   relay.start();
@@ -29,7 +29,7 @@ export function startOutboxRelay(options: {
     async close() {
       // The batch in flight finishes (or rolls back) before the queue and then the database close.
       await relay.stop();
-      await notifications.close();
+      await events.close();
     },
   };
 }

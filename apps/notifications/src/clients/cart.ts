@@ -4,7 +4,7 @@ import { z } from "zod";
 import { createUpstreamClient, type UpstreamClient } from "@storefront/shared/upstream/client";
 import { UpstreamInvalidResponseError } from "@storefront/shared/upstream/errors";
 import type { WorkerClientOptions } from "./options.ts";
-import { withServiceToken } from "./service-token.ts";
+import { withServiceToken } from "@storefront/shared/auth/with-service-token";
 
 const lines = z.array(z.object({ product_id: z.number(), quantity: z.number() }));
 

@@ -42,11 +42,15 @@ describe("parseDelayRange", () => {
 
 describe("chaosFromEnv", () => {
   test("off when nothing is set", () => {
-    expect(chaosFromEnv({})).toEqual({ delayMs: undefined, failRate: 0 });
+    expect(chaosFromEnv({})).toEqual({ delayMs: undefined, failRate: 0, failRateName: "INVENTORY_FAIL_RATE" });
   });
 
   test("reads both knobs", () => {
-    expect(chaosFromEnv({ INVENTORY_DELAY_MS: "10-20", INVENTORY_FAIL_RATE: "0.2" })).toEqual({ delayMs: { min: 10, max: 20 }, failRate: 0.2 });
+    expect(chaosFromEnv({ INVENTORY_DELAY_MS: "10-20", INVENTORY_FAIL_RATE: "0.2" })).toEqual({ delayMs: { min: 10, max: 20 }, failRate: 0.2, failRateName: "INVENTORY_FAIL_RATE" });
+  });
+
+  test("another service's variables with its prefix", () => {
+    expect(chaosFromEnv({ PAYMENT_DELAY_MS: "5", PAYMENT_FAIL_RATE: "1", INVENTORY_FAIL_RATE: "0.5" }, "PAYMENT")).toEqual({ delayMs: { min: 5, max: 5 }, failRate: 1, failRateName: "PAYMENT_FAIL_RATE" });
   });
 
   test.each(["-0.1", "1.5", "abc", "Infinity"])("rejects fail rate %p naming the variable", (raw) => {

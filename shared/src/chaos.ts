@@ -1,5 +1,5 @@
-// Demo knobs that make the service slow or flaky on purpose, so the BFF's deadlines and fallbacks can be seen.
-// Off by default; index.ts parses them from the environment, tests inject `random` and `sleep`.
+// Demo knobs that make a service (inventory, payments) slow or flaky on purpose, so the BFF's deadlines and fallbacks can be seen.
+// Off by default; a service's index.ts parses them from the environment, tests inject `random` and `sleep`.
 import type { MiddlewareHandler } from "hono";
 import { floatFromEnv } from "@storefront/shared/config";
 import { errorResponse } from "@storefront/shared/errors";
@@ -14,6 +14,8 @@ export type ChaosOptions = {
   /** Returns a number in [0, 1), like Math.random. */
   random?: () => number;
   sleep?: (ms: number) => Promise<unknown>;
+  /** The variable that set failRate, named in the injected failure's message. */
+  failRateName?: string;
 };
 
 // setTimeout fires at once for anything above a signed 32-bit number of ms, which would silently disable the delay.
@@ -33,15 +35,16 @@ export function parseDelayRange(name: string, raw: string | undefined): DelayRan
 }
 
 /** Both knobs from the environment; throws a message naming the variable when a value is invalid. */
-export function chaosFromEnv(env: Record<string, string | undefined>): Pick<ChaosOptions, "delayMs" | "failRate"> {
+export function chaosFromEnv(env: Record<string, string | undefined>, prefix = "INVENTORY"): Pick<ChaosOptions, "delayMs" | "failRate" | "failRateName"> {
   return {
-    delayMs: parseDelayRange("INVENTORY_DELAY_MS", env.INVENTORY_DELAY_MS),
-    failRate: floatFromEnv(env, "INVENTORY_FAIL_RATE", 0, { min: 0, max: 1 }),
+    delayMs: parseDelayRange(`${prefix}_DELAY_MS`, env[`${prefix}_DELAY_MS`]),
+    failRate: floatFromEnv(env, `${prefix}_FAIL_RATE`, 0, { min: 0, max: 1 }),
+    failRateName: `${prefix}_FAIL_RATE`,
   };
 }
 
 /** Delays, then maybe fails, the requests it is mounted on. */
-export function chaos({ delayMs, failRate = 0, random = Math.random, sleep = Bun.sleep }: ChaosOptions = {}): MiddlewareHandler {
+export function chaos({ delayMs, failRate = 0, random = Math.random, sleep = Bun.sleep, failRateName = "INVENTORY_FAIL_RATE" }: ChaosOptions = {}): MiddlewareHandler {
   return async (c, next) => {
     if (delayMs) {
       // + 1 and floor: every whole ms in [min, max] is equally likely, max included.
@@ -49,7 +52,7 @@ export function chaos({ delayMs, failRate = 0, random = Math.random, sleep = Bun
       if (ms > 0) await sleep(ms);
     }
     if (failRate > 0 && random() < failRate) {
-      return errorResponse(c, 500, "INJECTED_FAILURE", "injected failure (INVENTORY_FAIL_RATE)");
+      return errorResponse(c, 500, "INJECTED_FAILURE", `injected failure (${failRateName})`);
     }
     await next();
   };

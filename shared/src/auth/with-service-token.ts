@@ -1,8 +1,8 @@
 // Each call the worker makes carries its service token. A 401 means that token is no longer accepted (the
 // users service rotated its keys, or the token ended early): it is dropped, so the job's retry fetches a new
 // one, and the error still fails this attempt (worker.ts retries it; it is not the job's fault).
-import type { ServiceCredentials } from "@storefront/shared/auth/service-credentials";
-import { UpstreamStatusError } from "@storefront/shared/upstream/errors";
+import type { ServiceCredentials } from "./service-credentials.ts";
+import { UpstreamStatusError } from "../upstream/errors.ts";
 
 export async function withServiceToken<T>(
   credentials: ServiceCredentials,
