@@ -20,30 +20,44 @@ export type ErrorCode =
   | "UPSTREAM_ERROR"
   | "UPSTREAM_TIMEOUT"
   | "UPSTREAM_UNAVAILABLE"
-  | "INJECTED_FAILURE";
+  | "INJECTED_FAILURE"
+  // Checkout (orders, payments, inventory's reservations, cart).
+  | "CART_EMPTY"
+  | "OUT_OF_STOCK"
+  | "PAYMENT_DECLINED"
+  | "PAYMENT_IN_PROGRESS"
+  | "NOT_REFUNDABLE"
+  | "IDEMPOTENCY_IN_PROGRESS"
+  | "IDEMPOTENCY_KEY_REUSED"
+  | "RESERVATION_EXPIRED"
+  | "NOT_CANCELLABLE";
 
-export type ErrorBody = { error: { code: string; message: string } };
+/** `details`: more fields beside code and message where a client needs them, e.g. OUT_OF_STOCK's `products`. */
+export type ErrorBody = { error: { code: string; message: string } & Record<string, unknown> };
 
 /** An error meant for the client: its status, code and message are sent as they are. */
 export class AppError extends Error {
   /** Extra response headers, e.g. Retry-After on a 503. */
   readonly headers: Record<string, string> | undefined;
+  /** Extra fields of the envelope's `error`, e.g. `{ products: [...] }`; never `code` or `message`. */
+  readonly details: Record<string, unknown> | undefined;
   constructor(
     readonly status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; headers?: Record<string, string> },
+    options?: { cause?: unknown; headers?: Record<string, string>; details?: Record<string, unknown> },
   ) {
     super(message, options);
     this.headers = options?.headers;
+    this.details = options?.details;
     this.name = "AppError";
   }
 }
 
-export const errorBody = (code: string, message: string): ErrorBody => ({ error: { code, message } });
+export const errorBody = (code: string, message: string, details?: Record<string, unknown>): ErrorBody => ({ error: { ...details, code, message } });
 
-export const errorResponse = (c: Context, status: ContentfulStatusCode, code: string, message: string) =>
-  c.json(errorBody(code, message), status);
+export const errorResponse = (c: Context, status: ContentfulStatusCode, code: string, message: string, details?: Record<string, unknown>) =>
+  c.json(errorBody(code, message, details), status);
 
 const codeForStatus = (status: number): ErrorCode =>
   status === 404
@@ -64,7 +78,7 @@ export const errorHandler =
   (err, c) => {
     if (err instanceof AppError) {
       if (err.headers) for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
-      return errorResponse(c, err.status, err.code, err.message);
+      return errorResponse(c, err.status, err.code, err.message, err.details);
     }
     if (err instanceof HTTPException) {
       // Hono raises these itself, e.g. 400 "Malformed JSON in request body".
