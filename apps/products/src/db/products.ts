@@ -19,6 +19,14 @@ export const listProducts = (sql: Sql, { limit, after }: { limit: number; after:
     order by product_id
     limit ${limit}`;
 
+/** The products among `productIds` that exist, by product_id; one query (the orders service prices a cart with it). */
+export const listProductsByIds = (sql: Sql, productIds: readonly number[]) =>
+  sql<ProductRow[]>`
+    select product_id, product_name, description, sku, price_cents, updated_at
+    from product
+    where product_id = any(${sql.array(productIds as number[], 23)})
+    order by product_id`;
+
 export async function getProduct(sql: Sql, productId: number): Promise<ProductRow | null> {
   const [row] = await sql<ProductRow[]>`
     select product_id, product_name, description, sku, price_cents, updated_at

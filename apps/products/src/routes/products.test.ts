@@ -40,7 +40,14 @@ describe("GET /products", () => {
     expect(past.body).toEqual([]);
   });
 
-  test.each(["limit=0", "limit=101", "limit=abc", "limit=-1", "after=-1", "after=1.5", "sort=name"])("rejects ?%s with 400 in the envelope", async (qs) => {
+  test("?ids= gives those products that exist, by product_id, each once", async () => {
+    const { status, body } = await get("/products?ids=5,2,99999,2");
+    expect(status).toBe(200);
+    expect(body.map((p: any) => p.product_id)).toEqual([2, 5]);
+    expect(body[0]).toMatchObject({ product_id: 2, price_cents: expect.any(Number) });
+  });
+
+  test.each(["limit=0", "limit=101", "limit=abc", "limit=-1", "after=-1", "after=1.5", "sort=name", "ids=", "ids=1,x", "ids=0", "ids=1&after=3", "ids=1&limit=2", `ids=${Array.from({ length: 101 }, (_, i) => i + 1).join(",")}`])("rejects ?%s with 400 in the envelope", async (qs) => {
     const { status, body } = await get(`/products?${qs}`);
     expect(status).toBe(400);
     expect(body.error.code).toBe("BAD_REQUEST");

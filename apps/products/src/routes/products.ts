@@ -1,4 +1,4 @@
-// /products: the catalogue, keyset-paginated by product_id, and PATCH to edit a product; a lower price writes
+// /products: the catalogue, keyset-paginated by product_id (or given ids), and PATCH to edit a product; a lower price writes
 // a price.dropped event in the same transaction. Reading is public; editing is for admins.
 import { Hono } from "hono";
 import type { Sql } from "postgres";
@@ -7,7 +7,7 @@ import { requireRole } from "@storefront/shared/auth/authenticate";
 import { AppError } from "@storefront/shared/errors";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { idParams, positiveIntString, validate, MAX_INT4 } from "@storefront/shared/validate";
-import { getProduct, listProducts, updateProduct } from "../db/products.ts";
+import { getProduct, listProducts, listProductsByIds, updateProduct } from "../db/products.ts";
 import { underDeadline } from "@storefront/shared/deadline-propagation";
 
 export const MAX_PAGE = 100;
@@ -29,15 +29,24 @@ const patchBody = z
   })
   .refine((body) => Object.keys(body).length > 0, "give at least one of price_cents, product_name, description");
 
-const listQuery = z.strictObject({
-  limit: positiveIntString.refine((n) => n <= MAX_PAGE, `must be at most ${MAX_PAGE}`).optional(),
-  after: z.union([z.literal("0"), positiveIntString]).transform(Number).optional(),
-});
+const listQuery = z
+  .strictObject({
+    limit: positiveIntString.refine((n) => n <= MAX_PAGE, `must be at most ${MAX_PAGE}`).optional(),
+    after: z.union([z.literal("0"), positiveIntString]).transform(Number).optional(),
+    /** These products only (those that exist), instead of a page: e.g. the prices of a cart's lines. */
+    ids: z
+      .string()
+      .transform((raw) => raw.split(","))
+      .pipe(z.array(positiveIntString).min(1).max(MAX_PAGE, `at most ${MAX_PAGE} ids`))
+      .optional(),
+  })
+  .refine((q) => !(q.ids && (q.after !== undefined || q.limit !== undefined)), "ids cannot be combined with after or limit");
 
 export const productsRoutes = (sql: Sql, outbox?: OutboxWaker) =>
   new Hono()
     .get("/", validate("query", listQuery), async (c) => {
-      const { limit = MAX_PAGE, after = 0 } = c.req.valid("query");
+      const { limit = MAX_PAGE, after = 0, ids } = c.req.valid("query");
+      if (ids) return c.json(await underDeadline(c, listProductsByIds(sql, [...new Set(ids)])));
       return c.json(await underDeadline(c, listProducts(sql, { limit, after })));
     })
     .get("/:id", validate("param", idParams), async (c) => {
