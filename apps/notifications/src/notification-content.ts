@@ -1,5 +1,5 @@
 // The words a user reads for each kind of event: title and body, the same in the inbox and the webhook.
-import type { BackInStock, PriceDropped } from "@storefront/shared/notifications/events";
+import type { BackInStock, OrderCancelled, OrderConfirmed, PriceDropped } from "@storefront/shared/notifications/events";
 
 export type Content = { title: string; body: string };
 
@@ -18,4 +18,15 @@ export const priceDroppedContent = ({ product_name, old_price_cents, new_price_c
 export const cartReminderContent = (lines: number): Content => ({
   title: "Your cart is waiting",
   body: lines === 1 ? "You left 1 item in your cart." : `You left ${lines} items in your cart.`,
+});
+
+// Amounts are plain "12.34": the events carry no currency, and guessing a symbol would be wrong somewhere.
+export const orderConfirmedContent = ({ order_id, total_cents }: OrderConfirmed["payload"]): Content => ({
+  title: `Order #${order_id} confirmed`,
+  body: `We have your payment of ${money(total_cents)} and your order is on its way to being packed.`,
+});
+
+export const orderCancelledContent = ({ order_id, reason }: OrderCancelled["payload"]): Content => ({
+  title: `Order #${order_id} cancelled: ${reason}`,
+  body: "Any payment has been refunded and the items you ordered were released.",
 });

@@ -1,7 +1,8 @@
 // The notifications worker: takes jobs off the notifications queue (name = event type, id = event_id) and
 // runs the processor for each name. Failures are retried per the job's options (EVENT_JOB_OPTIONS);
-// UnrecoverableError (bad data, a 4xx refusing the job's own request) fails a job at once, and failed jobs
-// stay as dead letters. Trouble with the worker's own credentials is retried: it is not the job's fault.
+// UnrecoverableError (bad data, a name with no processor, a 4xx refusing the job's own request) fails a job
+// at once, and failed jobs stay as dead letters. Trouble with the worker's own credentials is retried: it is
+// not the job's fault.
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import type { Sql } from "postgres";
 import { ServiceCredentialsRefusedError } from "@storefront/shared/auth/service-credentials";
@@ -10,9 +11,10 @@ import type { Logger } from "@storefront/shared/observability/logger";
 import { isCallersFault, UpstreamStatusError } from "@storefront/shared/upstream/errors";
 import type { CartClient } from "./clients/cart.ts";
 import type { FavoritesClient } from "./clients/favorites.ts";
-import { parseJob } from "./job-data.ts";
+import { NoHandlerError, parseJob } from "./job-data.ts";
 import { processCartChanged, processCartReminder } from "./processors/cart-reminder.ts";
 import type { ProcessorContext } from "./processors/context.ts";
+import { processOrderEvent } from "./processors/order-event.ts";
 import { processProductEvent } from "./processors/product-event.ts";
 import { createOutageLog, type OutageLog } from "./redis-outage.ts";
 import type { WebhookSender } from "./webhook.ts";
@@ -75,8 +77,17 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
         return processProductEvent(ctx, parsed.data, signal);
       case "cart.changed":
         return processCartChanged(ctx, parsed.data);
+      case "order.confirmed":
+      case "order.cancelled":
+        return processOrderEvent(ctx, parsed.data, signal);
       case CART_REMINDER:
         return processCartReminder(ctx, parsed.data, signal);
+      default: {
+        // A schema in job-data.ts without a case here would otherwise complete the job having done nothing;
+        // `never` makes that a type error, and the throw covers data that slipped past the types.
+        const unhandled: never = parsed;
+        throw new NoHandlerError((unhandled as { name: string }).name);
+      }
     }
   };
   // Three parameters: BullMQ passes the abort signal only to a processor that declares it.
