@@ -30,7 +30,8 @@ export type ErrorCode =
   | "IDEMPOTENCY_IN_PROGRESS"
   | "IDEMPOTENCY_KEY_REUSED"
   | "RESERVATION_EXPIRED"
-  | "NOT_CANCELLABLE";
+  | "NOT_CANCELLABLE"
+  | "ORDER_CANCELLED";
 
 /** `details`: more fields beside code and message where a client needs them, e.g. OUT_OF_STOCK's `products`. */
 export type ErrorBody = { error: { code: string; message: string } & Record<string, unknown> };
