@@ -136,7 +136,7 @@ describe("checkout", () => {
     await db.sql`insert into idempotency_keys (user_id, key, request_hash, claimed_until) values (7, 'orphan', ${requestHash(BODY)}, now() - interval '1 second')`;
     const res = await checkout(7, "orphan", BODY);
     expect(res).toMatchObject({ status: 201, replayed: false });
-    expect(await getOrder(db.sql, res.body && (res.body as { order_id: number }).order_id)).toMatchObject({ status: "confirmed" });
+    expect(await getOrder(db.sql, (res.body as { order_id: number }).order_id)).toMatchObject({ status: "confirmed" });
   });
 
   test("a key older than 24 h is free again", async () => {
