@@ -31,7 +31,7 @@ describe("demo knobs in the app", () => {
     const { slept, sleep } = recordSleeps();
     const app = createApp({ sql: db.sql, verifier: issuer.verifier, chaos: { delayMs: { min: 1000, max: 2000 }, random: () => 0.25, sleep } });
     const one = await app.request("/products/1/inventory");
-    expect(await one.json()).toEqual({ product_id: 1, inventory: 42 });
+    expect(await one.json()).toEqual({ product_id: 1, inventory: 42, on_hand: 42, reserved: 0 });
     const batch = await app.request("/inventory?ids=1");
     expect(await batch.json()).toEqual([{ product_id: 1, inventory: 42 }]);
     const set = await app.request("/products/1/inventory", { method: "PUT", headers: { ...asAdmin, "content-type": "application/json" }, body: '{"inventory":42}' });

@@ -1,5 +1,5 @@
-// Starts the inventory service: config from the environment, database, migrations, HTTP server.
-// Access tokens are checked against the users service's published keys (USERS_URL).
+// Starts the inventory service: config from the environment, database, migrations, the outbox relay and the
+// reservation sweeper, HTTP server. Access tokens are checked against the users service's published keys (USERS_URL).
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
 import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
@@ -7,6 +7,8 @@ import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
+import { createReservationSweeper, DEFAULT_SWEEP_MS } from "./reservation-sweeper.ts";
+import { DEFAULT_RESERVATION_TTL_MS } from "./routes/reservations.ts";
 import { chaosFromEnv } from "@storefront/shared/chaos";
 
 const env = process.env;
@@ -16,6 +18,8 @@ const settings = start.settings(() => ({
   redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
   usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
   chaos: chaosFromEnv(env),
+  reservationTtlMs: intFromEnv(env, "RESERVATION_TTL_MS", DEFAULT_RESERVATION_TTL_MS, { min: 1 }),
+  reservationSweepMs: intFromEnv(env, "RESERVATION_SWEEP_MS", DEFAULT_SWEEP_MS, { min: 1 }),
 }));
 const { chaos } = settings;
 if (chaos.delayMs || chaos.failRate) start.observability.logger.info("demo knobs on", { delayMs: chaos.delayMs ?? null, failRate: chaos.failRate });
@@ -27,8 +31,28 @@ await startDatabaseService({
   databaseUrl: env.INVENTORY_DATABASE_URL,
   dataDir: env.INVENTORY_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
-  // Redis may be down at start-up: the service serves anyway and its outbox relay waits for it.
-  start: (sql, { logger }) => startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
+  start: (sql, { logger }) => {
+    // Redis may be down at start-up: the service serves anyway and its outbox relay waits for it.
+    const relay = startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX });
+    const sweeper = createReservationSweeper({ sql, logger, everyMs: settings.reservationSweepMs, outbox: relay });
+    sweeper.start();
+    return {
+      wake: relay.wake,
+      async close() {
+        // The sweeper first: its pass in flight finishes while the database is still open, and its wake reaches a
+        // relay not yet stopped (the events it wrote would wait in the outbox either way).
+        await sweeper.stop();
+        await relay.close();
+      },
+    };
+  },
   createApp: (sql, outbox, observability) =>
-    createApp({ sql, chaos, outbox, observability, verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger: observability.logger }) }),
+    createApp({
+      sql,
+      chaos,
+      outbox,
+      observability,
+      reservationTtlMs: settings.reservationTtlMs,
+      verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger: observability.logger }),
+    }),
 });

@@ -39,7 +39,7 @@ describe("stock.back_in_stock", () => {
   test("0 -> 5 writes one event with the new stock, and wakes the relay", async () => {
     expect((await put(6, { inventory: 0 })).status).toBe(200); // the seed has product 6 at 0
     expect(await events()).toEqual([]);
-    expect(await put(6, { inventory: 5 })).toEqual({ status: 200, body: { product_id: 6, inventory: 5 } });
+    expect(await put(6, { inventory: 5 })).toEqual({ status: 200, body: { product_id: 6, inventory: 5, on_hand: 5, reserved: 0 } });
     const written = await events();
     expect(written.map(({ type, payload }) => ({ type, payload }))).toEqual([{ type: "stock.back_in_stock", payload: { product_id: 6, inventory: 5 } }]);
     expect(written[0]!.id).toMatch(/^[0-9a-f-]{36}$/);

@@ -46,11 +46,11 @@ const expectBadRequest = ({ status, body }: { status: number; body: any }) => {
 
 describe("GET /products/:id/inventory", () => {
   test("returns the seeded stock", async () => {
-    expect(await get("/products/1/inventory")).toEqual({ status: 200, body: { product_id: 1, inventory: 42 } });
+    expect(await get("/products/1/inventory")).toEqual({ status: 200, body: { product_id: 1, inventory: 42, on_hand: 42, reserved: 0 } });
   });
 
   test("the seed has an out-of-stock product", async () => {
-    expect((await get("/products/6/inventory")).body).toEqual({ product_id: 6, inventory: 0 });
+    expect((await get("/products/6/inventory")).body).toEqual({ product_id: 6, inventory: 0, on_hand: 0, reserved: 0 });
   });
 
   test("404 in the envelope when the product has no stock row", async () => {
@@ -112,15 +112,15 @@ describe("GET /inventory?ids=", () => {
 
 describe("PUT /products/:id/inventory", () => {
   test("sets the stock and a GET then reads it back", async () => {
-    expect(await put("/products/2/inventory", JSON.stringify({ inventory: 7 }))).toEqual({ status: 200, body: { product_id: 2, inventory: 7 } });
-    expect((await get("/products/2/inventory")).body).toEqual({ product_id: 2, inventory: 7 });
+    expect(await put("/products/2/inventory", JSON.stringify({ inventory: 7 }))).toEqual({ status: 200, body: { product_id: 2, inventory: 7, on_hand: 7, reserved: 0 } });
+    expect((await get("/products/2/inventory")).body).toEqual({ product_id: 2, inventory: 7, on_hand: 7, reserved: 0 });
     expect((await get("/inventory?ids=2")).body).toEqual([{ product_id: 2, inventory: 7 }]);
   });
 
   test("creates the row for a product that had none (upsert)", async () => {
     expect((await get("/products/500/inventory")).status).toBe(404);
-    expect(await put("/products/500/inventory", JSON.stringify({ inventory: 0 }))).toEqual({ status: 200, body: { product_id: 500, inventory: 0 } });
-    expect((await get("/products/500/inventory")).body).toEqual({ product_id: 500, inventory: 0 });
+    expect(await put("/products/500/inventory", JSON.stringify({ inventory: 0 }))).toEqual({ status: 200, body: { product_id: 500, inventory: 0, on_hand: 0, reserved: 0 } });
+    expect((await get("/products/500/inventory")).body).toEqual({ product_id: 500, inventory: 0, on_hand: 0, reserved: 0 });
   });
 
   test("moves updated_at forward", async () => {

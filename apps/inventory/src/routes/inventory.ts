@@ -1,5 +1,7 @@
 // Stock levels: one product (/products/:id/inventory, read and set) and a batch read (/inventory?ids=...).
-// Setting a product's stock from 0 to more writes a stock.back_in_stock event in the same transaction.
+// Clients see the AVAILABLE count (on hand minus what reservations hold) as `inventory`; the one-product
+// answers add `on_hand` and `reserved`. Setting the on-hand count below what is reserved is a 409. Taking a
+// product's available count from 0 to more writes a stock.back_in_stock event in the same transaction.
 // Reading is public; setting stock is for admins.
 import { Hono } from "hono";
 import type { Sql } from "postgres";
@@ -45,13 +47,18 @@ export const inventoryRoutes = (sql: Sql, outbox?: OutboxWaker) =>
     .put("/products/:id/inventory", requireRole("admin"), validate("param", idParams), validate("json", stockBody), async (c) => {
       const { id } = c.req.valid("param");
       const { inventory } = c.req.valid("json");
-      const { stock, backInStock } = await sql.begin(async (tx) => {
-        const { stock, previous } = await setStock(tx, id, inventory);
+      const result = await sql.begin(async (tx) => {
+        const result = await setStock(tx, id, inventory);
+        if ("belowReserved" in result) return result;
+        const { stock, previousAvailable } = result;
         // Only a known product that was out of stock: a new product's first stock is nobody's awaited restock.
-        const backInStock = previous === 0 && inventory > 0;
-        if (backInStock) await writeEvent(tx, { type: "stock.back_in_stock", payload: { product_id: id, inventory } });
+        const backInStock = previousAvailable === 0 && stock.inventory > 0;
+        if (backInStock) await writeEvent(tx, { type: "stock.back_in_stock", payload: { product_id: id, inventory: stock.inventory } });
         return { stock, backInStock };
       });
-      if (backInStock) outbox?.wake();
-      return c.json(stock);
+      if ("belowReserved" in result) {
+        throw new AppError(409, "CONFLICT", `product ${id} has ${result.belowReserved} reserved; on hand cannot go below that`);
+      }
+      if (result.backInStock) outbox?.wake();
+      return c.json(result.stock);
     });
