@@ -12,15 +12,19 @@ import { docsRoutes } from "./routes/docs.ts";
 import { createProductsCache } from "./products-cache.ts";
 
 export type BffDeps = {
-  urls: { products: string; inventory: string; cart: string; favorites: string; notifications: string; users: string };
+  urls: { products: string; inventory: string; cart: string; favorites: string; notifications: string; users: string; orders: string };
   /** Checks access tokens (the users service's keys); index.ts builds it, tests pass a test issuer's. */
   verifier: TokenVerifier;
   /** Origins whose browsers may call the BFF; none by default (same origin only). */
   corsOrigins?: readonly string[];
   /** Rate limits (middleware/rate-limit.ts), built by index.ts on Redis; none in tests that do not test them. */
   rateLimits?: { general: MiddlewareHandler; auth: MiddlewareHandler };
-  deadlines?: Partial<{ productsMs: number; inventoryMs: number; writeMs: number }>;
-  /** Settings shared by the four upstreams' breakers. */
+  /**
+   * writeMs bounds every forwarded call (reads of carts and orders included) but POST /checkout and an order's
+   * cancel, which wait on payment and stock: checkoutMs, above the orders service's own wait (CHECKOUT_WAIT_MS).
+   */
+  deadlines?: Partial<{ productsMs: number; inventoryMs: number; writeMs: number; checkoutMs: number }>;
+  /** Settings shared by the upstreams' breakers (each upstream has its own). */
   breaker?: Partial<typeof BREAKER_DEFAULTS>;
   retry?: RetryPolicy;
   /** How old a products copy may be and still be served when products fails. */
@@ -36,12 +40,12 @@ export type BffDeps = {
   observability?: Observability;
 };
 
-export const DEFAULT_DEADLINES = { productsMs: 1000, inventoryMs: 1000, writeMs: 2000 };
+export const DEFAULT_DEADLINES = { productsMs: 1000, inventoryMs: 1000, writeMs: 2000, checkoutMs: 5000 };
 export const DEFAULT_PRODUCTS_STALE_MAX_MS = 5 * 60_000;
 export const DEFAULT_PRODUCTS_CACHE = { ttlMs: 1000, swrMs: 5000 };
 
 export function createApp(deps: BffDeps) {
-  const { productsMs, inventoryMs, writeMs } = { ...DEFAULT_DEADLINES, ...deps.deadlines };
+  const { productsMs, inventoryMs, writeMs, checkoutMs } = { ...DEFAULT_DEADLINES, ...deps.deadlines };
   const obs = deps.observability ?? createObservability("bff");
   const logBreaker: BreakerOptions["onStateChange"] = (change) => obs.logger.warn("circuit breaker state change", change);
   const upstreamOptions = {
@@ -60,7 +64,12 @@ export function createApp(deps: BffDeps) {
   const favorites = createUpstreamClient("favorites", deps.urls.favorites, upstreamOptions);
   const notifications = createUpstreamClient("notifications", deps.urls.notifications, upstreamOptions);
   const users = createUpstreamClient("users", deps.urls.users, upstreamOptions);
-  const upstreams = [products, inventory, cart, favorites, notifications, users];
+  // A checkout is slow by design (orders waits up to its CHECKOUT_WAIT_MS for payment and stock), so the shared
+  // slow-call threshold would open this breaker on a run of healthy checkouts. Orders' calls count as slow only
+  // past checkoutMs, where they have timed out anyway: its breaker opens on failures and timeouts.
+  const ordersSlowCallMs = Math.max(deps.breaker?.slowCallMs ?? BREAKER_DEFAULTS.slowCallMs, checkoutMs);
+  const orders = createUpstreamClient("orders", deps.urls.orders, { ...upstreamOptions, breaker: { ...upstreamOptions.breaker, slowCallMs: ordersSlowCallMs } });
+  const upstreams = [products, inventory, cart, favorites, notifications, users, orders];
   obs.registry.gauge("bff_circuit_breaker_state", "1 for each upstream's current breaker state, 0 for the others.", ["upstream", "state"], function* () {
     for (const u of upstreams) {
       const state = u.breaker.state;
@@ -93,12 +102,12 @@ export function createApp(deps: BffDeps) {
     // The stricter limits on guessing passwords and making accounts; the general one on every public route.
     app.use("/auth/login", deps.rateLimits.auth);
     app.use("/auth/register", deps.rateLimits.auth);
-    for (const path of ["/auth/*", "/me", "/products/*", "/cart/*", "/favorites/*", "/notifications/*", "/admin/*"]) app.use(path, deps.rateLimits.general);
+    for (const path of ["/auth/*", "/me", "/products/*", "/cart/*", "/favorites/*", "/notifications/*", "/checkout", "/orders/*", "/admin/*"]) app.use(path, deps.rateLimits.general);
   }
   const api = apiRoutes({
-    upstreams: { products, inventory, cart, favorites, notifications, users },
+    upstreams: { products, inventory, cart, favorites, notifications, users, orders },
     catalogue,
-    deadlines: { productsMs, inventoryMs, writeMs },
+    deadlines: { productsMs, inventoryMs, writeMs, checkoutMs },
     degradedTotal,
   });
   app.route("/", api);

@@ -17,6 +17,6 @@ export const corsFor = (origins: readonly string[]) =>
     origin: (origin) => (origins.includes(origin) ? origin : null),
     allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     allowHeaders: ["authorization", "content-type", "idempotency-key", "x-request-id"],
-    exposeHeaders: ["ratelimit", "ratelimit-policy", "retry-after", "server-timing", "x-request-id", "location"],
+    exposeHeaders: ["ratelimit", "ratelimit-policy", "retry-after", "server-timing", "x-request-id", "location", "idempotent-replayed"],
     maxAge: 600,
   });

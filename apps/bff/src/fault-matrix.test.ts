@@ -1,6 +1,6 @@
 // The BFF as a real process (`bun apps/bff/src/index.ts`) with each upstream behind a fault proxy: every
-// products fault x every fault of cart and favorites, then every inventory fault, each hit by a burst of
-// concurrent listings and forwarded writes through real sockets with real timing. In every cell the process
+// products fault x every fault of cart, favorites and orders, then every inventory fault, each hit by a burst
+// of concurrent listings and forwarded writes (a checkout among them) through real sockets with real timing. In every cell the process
 // stays up, every answer is a designed status within the deadlines, /metrics counts what happened, and no
 // write reaches a service twice. (The in-process msw tests could not see a crash like an unhandled rejection.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -15,6 +15,8 @@ import { startFaultStubs, type FaultStubs } from "./testing/fault-stubs.ts";
 const PRODUCTS_DEADLINE_MS = 150;
 const INVENTORY_DEADLINE_MS = 150;
 const WRITE_DEADLINE_MS = 200;
+// Checkout's own deadline, at the write deadline here so one bound covers every write of the burst.
+const CHECKOUT_DEADLINE_MS = WRITE_DEADLINE_MS;
 // Over the deadlines: process scheduling on a shared 2-core machine, not the BFF's own work.
 const MARGIN_MS = 400;
 
@@ -47,7 +49,7 @@ const ERROR_CODE: Record<number, string> = { 502: "UPSTREAM_ERROR", 503: "UPSTRE
 type Answer = { what: string; status: number; body: any; ms: number; retryAfter: string | null };
 
 let stubs: FaultStubs;
-let proxies: Record<"products" | "cart" | "favorites" | "inventory", FaultProxy>;
+let proxies: Record<"products" | "cart" | "favorites" | "inventory" | "orders", FaultProxy>;
 let bff: TestProcess;
 let url: string;
 let requestSeq = 0;
@@ -61,8 +63,8 @@ beforeAll(async () => {
   for (const user of [1, 2, 3, 4, 5, 6, 9]) tokens.set(user, await issuer.token(user));
   stubs = startFaultStubs(issuer.jwks);
   const upstreamPort = stubs.port;
-  const [products, cart, favorites, inventory] = await Promise.all([0, 1, 2, 3].map(() => createFaultProxy({ upstreamPort })));
-  proxies = { products: products!, cart: cart!, favorites: favorites!, inventory: inventory! };
+  const [products, cart, favorites, inventory, orders] = await Promise.all([0, 1, 2, 3, 4].map(() => createFaultProxy({ upstreamPort })));
+  proxies = { products: products!, cart: cart!, favorites: favorites!, inventory: inventory!, orders: orders! };
   const port = freePort();
   url = `http://127.0.0.1:${port}`;
   bff = startProcess("bff", ["apps/bff/src/index.ts"], {
@@ -72,12 +74,14 @@ beforeAll(async () => {
     CART_URL: proxies.cart.url,
     FAVORITES_URL: proxies.favorites.url,
     INVENTORY_URL: proxies.inventory.url,
+    ORDERS_URL: proxies.orders.url,
     NOTIFICATIONS_URL: stubs.url,
     // The keys come from the stand-in users service, outside the fault proxies: these cells are about the data path.
     USERS_URL: stubs.url,
     PRODUCTS_DEADLINE_MS: String(PRODUCTS_DEADLINE_MS),
     INVENTORY_DEADLINE_MS: String(INVENTORY_DEADLINE_MS),
     WRITE_DEADLINE_MS: String(WRITE_DEADLINE_MS),
+    CHECKOUT_DEADLINE_MS: String(CHECKOUT_DEADLINE_MS),
     // Every listing calls products, and no old copy hides a failure: each cell sees its own fault.
     PRODUCTS_CACHE_TTL_MS: "0",
     PRODUCTS_CACHE_SWR_MS: "0",
@@ -119,20 +123,23 @@ async function request(what: string, path: string, init: RequestInit = {}): Prom
   }
 }
 
-const write = (path: string, user: number, json: unknown) =>
+const write = (path: string, user: number, json: unknown, headers: Record<string, string> = {}) =>
   request(`POST ${path}`, path, {
     method: "POST",
-    headers: { ...auth(user), "content-type": "application/json", "x-request-id": `write-${++requestSeq}` },
+    headers: { ...auth(user), ...headers, "content-type": "application/json", "x-request-id": `write-${++requestSeq}` },
     body: JSON.stringify(json),
   });
 
-/** Seven listings (two pairs share a single flight, one anonymous) and two writes, all at once. */
+const order = { shipping_address: { name: "Ada", line1: "1 Road", city: "Town", postal_code: "1000", country: "BE" }, card_token: "tok_visa" };
+
+/** Seven listings (two pairs share a single flight, one anonymous) and three writes (a checkout among them), all at once. */
 const burst = () =>
   Promise.all([
     ...[1, 1, 2, 2, 3, 4].map((user) => request("listing", "/products/all", { headers: auth(user) })),
     request("anonymous listing", "/products/all"),
     write("/cart", 5, { product_id: 1, quantity: 1 }),
     write("/favorites", 6, { product_id: 2 }),
+    write("/checkout", 4, order, { "idempotency-key": `checkout-${requestSeq}` }),
   ]);
 
 type Metrics = Map<string, number>;
@@ -169,8 +176,9 @@ async function settle() {
     if (upstreams.every((u) => u.state === "closed")) return;
     if (Date.now() > until) throw new Error(`breakers did not close: ${JSON.stringify(upstreams)}`);
     await Bun.sleep(60);
-    // A listing for a user probes products, cart, favorites and inventory.
+    // A listing for a user probes products, cart, favorites and inventory; a read of the orders probes orders.
     await request("probe", "/products/all", { headers: auth(9) });
+    await request("probe", "/orders", { headers: auth(9) });
   }
 }
 
@@ -179,7 +187,7 @@ type Cell = { products: FaultMode; optional: FaultMode; inventory: FaultMode };
 async function runCell(cell: Cell) {
   await settle();
   await proxies.products.setMode(cell.products);
-  await Promise.all([proxies.cart.setMode(cell.optional), proxies.favorites.setMode(cell.optional)]);
+  await Promise.all([proxies.cart.setMode(cell.optional), proxies.favorites.setMode(cell.optional), proxies.orders.setMode(cell.optional)]);
   await proxies.inventory.setMode(cell.inventory);
   const writesBefore = stubs.writesSeen();
   const before = await metrics();
@@ -230,7 +238,7 @@ async function runCell(cell: Cell) {
     const answered = listings.filter((r) => r.status === status).length;
     check(counted === answered, () => `/metrics counted ${counted} listings answered ${status}, the test saw ${answered}`);
   }
-  for (const [route, what] of [["/cart", "POST /cart"], ["/favorites", "POST /favorites"]] as const) {
+  for (const [route, what] of [["/cart", "POST /cart"], ["/favorites", "POST /favorites"], ["/checkout", "POST /checkout"]] as const) {
     const status = results.find((x) => x.what === what)!.status;
     const counted = delta(before, after, requestsKey("POST", route, status));
     check(counted === 1, () => `/metrics counted ${counted} ${what} answered ${status}, the test saw 1`);
@@ -251,13 +259,15 @@ async function runCell(cell: Cell) {
     const writeOutcome = cell.optional.kind === "wrong_shape" ? ["ok"] : [];
     expectOutcomes(upstream, [...OUTCOME[cell.optional.kind], ...writeOutcome, "aborted", "circuit_open"], required(cell.optional));
   }
+  // Orders is called by the checkout alone.
+  expectOutcomes("orders", [...OUTCOME[cell.optional.kind], ...(cell.optional.kind === "wrong_shape" ? ["ok"] : []), "circuit_open"], required(cell.optional));
   if (answers(cell.products)) expectOutcomes("inventory", [...OUTCOME[cell.inventory.kind], "circuit_open"], required(cell.inventory));
 
   // 4. Nothing was written twice: each forwarded write reached its service at most once (never retried),
   //    and exactly once when the service answered it.
   const writes = stubs.writesSince(writesBefore);
   for (const [id, count] of writes) check(count === 1, () => `write ${id} reached the service ${count} times`);
-  if (answers(cell.optional)) check(writes.size === 2, () => `${writes.size} of 2 writes reached the services`);
+  if (answers(cell.optional)) check(writes.size === 3, () => `${writes.size} of 3 writes reached the services`);
 
   expect(broken).toEqual([]);
 }
@@ -266,7 +276,7 @@ const PASS: FaultMode = { kind: "pass" };
 
 describe("the BFF under every upstream fault, on real sockets", () => {
   for (const products of EVERY_FAULT) {
-    test(`products ${describeFaultMode(products)} x cart and favorites in every mode`, async () => {
+    test(`products ${describeFaultMode(products)} x cart, favorites and orders in every mode`, async () => {
       for (const optional of EVERY_FAULT) {
         try {
           await runCell({ products, optional, inventory: PASS });

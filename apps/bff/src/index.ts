@@ -22,6 +22,7 @@ const settings = start.settings(() => ({
     cart: urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
     notifications: urlFromEnv(env, "NOTIFICATIONS_URL", "http://127.0.0.1:8004"),
     users: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+    orders: urlFromEnv(env, "ORDERS_URL", "http://127.0.0.1:8006"),
   },
   corsOrigins: parseOrigins(env.CORS_ORIGINS),
   redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
@@ -33,6 +34,7 @@ const settings = start.settings(() => ({
     productsMs: intFromEnv(env, "PRODUCTS_DEADLINE_MS", DEFAULT_DEADLINES.productsMs, { min: 1 }),
     inventoryMs: intFromEnv(env, "INVENTORY_DEADLINE_MS", DEFAULT_DEADLINES.inventoryMs, { min: 1 }),
     writeMs: intFromEnv(env, "WRITE_DEADLINE_MS", DEFAULT_DEADLINES.writeMs, { min: 1 }),
+    checkoutMs: intFromEnv(env, "CHECKOUT_DEADLINE_MS", DEFAULT_DEADLINES.checkoutMs, { min: 1 }),
   },
   breaker: {
     windowMs: intFromEnv(env, "BREAKER_WINDOW_MS", BREAKER_DEFAULTS.windowMs, { min: 10 }),

@@ -32,7 +32,7 @@ describe("the OpenAPI document", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.info.title).toBe("Storefront API");
     expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+$/);
-    for (const words of ["POST /auth/login", "Authorization: Bearer", "user1@storefront.test", "admin@storefront.test", "storefront-demo"]) {
+    for (const words of ["POST /auth/login", "Authorization: Bearer", "user1@storefront.test", "admin@storefront.test", "storefront-demo", "Idempotency-Key"]) {
       expect(doc.info.description).toContain(words);
     }
   });
@@ -43,7 +43,7 @@ describe("the OpenAPI document", () => {
       .map((r) => `${r.method} ${r.path.replace(/\/:([^/]+)/g, "/{$1}")}`);
     const documented = operations.map((o) => `${o.method} ${o.path}`);
     expect([...new Set(served)].sort()).toEqual([...documented].sort());
-    expect(documented).toHaveLength(17);
+    expect(documented).toHaveLength(21);
   });
 
   test("leaves out the operational routes and the docs", () => {
@@ -118,10 +118,37 @@ describe("the OpenAPI document", () => {
       ["GET", "/me"],
       ["POST", "/auth/logout"],
       ["PATCH", "/admin/products/{product_id}"],
+      ["POST", "/checkout"],
+      ["GET", "/orders"],
+      ["GET", "/orders/{id}"],
+      ["POST", "/orders/{id}/cancel"],
     ] as const) {
       expect(security(method, path)).toEqual([{ bearerAuth: [] }]);
     }
     for (const path of ["/auth/register", "/auth/login", "/auth/refresh"]) expect(security("POST", path)).toBeUndefined();
+  });
+});
+
+describe("POST /checkout in the document", () => {
+  const checkout = () => operations.find((o) => o.method === "POST" && o.path === "/checkout")!.op;
+
+  test("declares the Idempotency-Key header as required", () => {
+    const headers = (checkout().parameters ?? []).filter((p) => p.in === "header");
+    expect(headers.map((p) => [p.name, p.required])).toEqual([["idempotency-key", true]]);
+  });
+
+  test("documents every answer of the orders contract, with Location on the 202 and Retry-After on the 409", () => {
+    const responses = checkout().responses!;
+    for (const status of ["201", "202", "400", "401", "402", "403", "409", "413", "415", "422", "429", "500", "502", "503", "504"]) expect(responses, status).toHaveProperty(status);
+    expect(responses["202"].headers.Location).toBeDefined();
+    expect(responses["409"].headers["Retry-After"]).toBeDefined();
+    for (const status of ["201", "202", "402", "409"]) expect(responses[status].headers["Idempotent-Replayed"], status).toBeDefined();
+  });
+
+  test("the error envelope declares the optional details: order_id, products, product_ids", () => {
+    const error = (doc.components.schemas.ErrorBody as any).properties.error;
+    expect(Object.keys(error.properties)).toEqual(["code", "message", "order_id", "products", "product_ids"]);
+    expect(error.required).toEqual(["code", "message"]);
   });
 });
 
@@ -154,7 +181,22 @@ const at = "2026-11-22T10:00:00.000Z";
 const inboxItem = { id: 9, type: "stock.back_in_stock", title: "Back in stock", body: "Espresso beans are back.", payload: { product_id: 1 }, created_at: at, read_at: null };
 const product = { product_id: 4, product_name: "Kettle", description: "Gooseneck", sku: "KET-4", price_cents: 3900, updated_at: at };
 const tokens = { access_token: "eyJ.a.b", token_type: "Bearer", expires_in: 900, refresh_token: "rt_abc" };
-const envelope = (code: string, message = code.toLowerCase()) => ({ error: { code, message } });
+const envelope = (code: string, message = code.toLowerCase(), details: Record<string, unknown> = {}) => ({ error: { code, message, ...details } });
+const address = { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postal_code: "SW1Y 4JH", country: "GB" };
+const checkoutBody = { shipping_address: address, delivery_date: "2026-12-01", card_token: "tok_visa" };
+const lines = [{ product_id: 1, quantity: 2, price_cents: 2490 }];
+const order = {
+  order_id: 41,
+  status: "confirmed",
+  total_cents: 4980,
+  items: lines,
+  shipping_address: address,
+  delivery_date: "2026-12-01",
+  cancel_reason: null,
+  created_at: at,
+  updated_at: at,
+  history: [{ step: "payment", outcome: "succeeded", at, detail: null }],
+};
 
 const server = setupServer(
   ...happyHandlers,
@@ -170,8 +212,14 @@ const server = setupServer(
   http.post(`${urls.users}/auth/refresh`, () => HttpResponse.json(tokens)),
   http.post(`${urls.users}/auth/logout`, () => new HttpResponse(null, { status: 204 })),
   http.get(`${urls.users}/users/:id`, () => HttpResponse.json({ user_id: 7, email: "user1@storefront.test", name: "User 1", role: "customer" })),
-  http.put(`${urls.inventory}/products/:id/inventory`, () => HttpResponse.json({ product_id: 4, inventory: 12 })),
+  http.put(`${urls.inventory}/products/:id/inventory`, () => HttpResponse.json({ product_id: 4, inventory: 9, on_hand: 12, reserved: 3 })),
   http.patch(`${urls.products}/products/:id`, () => HttpResponse.json(product)),
+  http.post(`${urls.orders}/users/:id/orders`, () => HttpResponse.json({ order_id: 41, status: "confirmed", total_cents: 4980, items: lines }, { status: 201 })),
+  http.get(`${urls.orders}/users/:id/orders`, () =>
+    HttpResponse.json({ orders: [{ order_id: 41, status: "confirmed", total_cents: 4980, item_count: 2, created_at: at }], next_after: 41 }),
+  ),
+  http.get(`${urls.orders}/users/:id/orders/:oid`, () => HttpResponse.json(order)),
+  http.post(`${urls.orders}/users/:id/orders/:oid/cancel`, () => HttpResponse.json({ ...order, status: "cancelled", cancel_reason: "customer" })),
 );
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
 afterEach(() => server.resetHandlers());
@@ -190,6 +238,10 @@ type Case = {
 const body = (value: unknown) => JSON.stringify(value);
 const customer = { user: 7 } as const;
 const admin = { user: 1, role: "admin" } as const;
+const checkingOut = (key = "key-1") => ({ ...customer, method: "POST", body: body(checkoutBody), headers: { "idempotency-key": key } });
+const ordersAnswers = (status: number, answer: object, headers: Record<string, string> = {}) => [
+  http.post(`${urls.orders}/users/:id/orders`, () => HttpResponse.json(answer, { status, headers })),
+];
 
 const cases: Case[] = [
   { name: "the listing, personalised", method: "GET", template: "/products/all", path: "/products/all", status: 200, init: customer },
@@ -335,6 +387,112 @@ const cases: Case[] = [
     init: { ...admin, method: "PATCH", body: body({ price_cents: 3900 }) },
     upstream: [http.patch(`${urls.products}/products/:id`, () => HttpResponse.json(envelope("NOT_FOUND"), { status: 404 }))],
   },
+  {
+    name: "set stock below what is reserved",
+    method: "PUT",
+    template: "/admin/products/{product_id}/inventory",
+    path: "/admin/products/4/inventory",
+    status: 409,
+    init: { ...admin, method: "PUT", body: body({ inventory: 1 }) },
+    upstream: [http.put(`${urls.inventory}/products/:id/inventory`, () => HttpResponse.json(envelope("CONFLICT"), { status: 409 }))],
+  },
+  { name: "check out", method: "POST", template: "/checkout", path: "/checkout", status: 201, init: checkingOut() },
+  {
+    name: "check out, still settling",
+    method: "POST",
+    template: "/checkout",
+    path: "/checkout",
+    status: 202,
+    init: checkingOut(),
+    upstream: ordersAnswers(202, { order_id: 41, status: "pending" }, { location: "/orders/41" }),
+  },
+  { name: "check out without an Idempotency-Key", method: "POST", template: "/checkout", path: "/checkout", status: 400, init: { ...checkingOut(), headers: {} } },
+  { name: "check out an empty cart", method: "POST", template: "/checkout", path: "/checkout", status: 400, init: checkingOut(), upstream: ordersAnswers(400, envelope("CART_EMPTY")) },
+  {
+    name: "check out, the card declined",
+    method: "POST",
+    template: "/checkout",
+    path: "/checkout",
+    status: 402,
+    init: checkingOut(),
+    upstream: ordersAnswers(402, envelope("PAYMENT_DECLINED", "declined", { order_id: 41 })),
+  },
+  {
+    name: "check out, out of stock",
+    method: "POST",
+    template: "/checkout",
+    path: "/checkout",
+    status: 409,
+    init: checkingOut(),
+    upstream: ordersAnswers(409, envelope("OUT_OF_STOCK", "short", { order_id: 41, products: [{ product_id: 2, requested: 3, available: 1 }] })),
+  },
+  {
+    name: "check out, a product no longer sold",
+    method: "POST",
+    template: "/checkout",
+    path: "/checkout",
+    status: 409,
+    init: checkingOut(),
+    upstream: ordersAnswers(409, envelope("CONFLICT", "no longer sold", { product_ids: [9] })),
+  },
+  {
+    name: "check out, the key in use",
+    method: "POST",
+    template: "/checkout",
+    path: "/checkout",
+    status: 409,
+    init: checkingOut(),
+    upstream: ordersAnswers(409, envelope("IDEMPOTENCY_IN_PROGRESS"), { "retry-after": "1" }),
+  },
+  {
+    name: "check out, the key reused",
+    method: "POST",
+    template: "/checkout",
+    path: "/checkout",
+    status: 422,
+    init: checkingOut(),
+    upstream: ordersAnswers(422, envelope("IDEMPOTENCY_KEY_REUSED")),
+  },
+  {
+    name: "check out, orders' dependencies down",
+    method: "POST",
+    template: "/checkout",
+    path: "/checkout",
+    status: 503,
+    init: checkingOut(),
+    upstream: ordersAnswers(503, envelope("UPSTREAM_UNAVAILABLE")),
+  },
+  { name: "the orders", method: "GET", template: "/orders", path: "/orders?limit=1", status: 200, init: customer },
+  { name: "the orders, a page too large", method: "GET", template: "/orders", path: "/orders?limit=101", status: 400, init: customer },
+  { name: "an order", method: "GET", template: "/orders/{id}", path: "/orders/41", status: 200, init: customer },
+  {
+    name: "an order, not the caller's",
+    method: "GET",
+    template: "/orders/{id}",
+    path: "/orders/41",
+    status: 404,
+    init: customer,
+    upstream: [http.get(`${urls.orders}/users/:id/orders/:oid`, () => HttpResponse.json(envelope("NOT_FOUND"), { status: 404 }))],
+  },
+  { name: "cancel an order", method: "POST", template: "/orders/{id}/cancel", path: "/orders/41/cancel", status: 200, init: { ...customer, method: "POST" } },
+  {
+    name: "cancel an order, still being cancelled",
+    method: "POST",
+    template: "/orders/{id}/cancel",
+    path: "/orders/41/cancel",
+    status: 202,
+    init: { ...customer, method: "POST" },
+    upstream: [http.post(`${urls.orders}/users/:id/orders/:oid/cancel`, () => HttpResponse.json({ ...order, status: "cancelling" }, { status: 202 }))],
+  },
+  {
+    name: "cancel a shipped order",
+    method: "POST",
+    template: "/orders/{id}/cancel",
+    path: "/orders/41/cancel",
+    status: 409,
+    init: { ...customer, method: "POST" },
+    upstream: [http.post(`${urls.orders}/users/:id/orders/:oid/cancel`, () => HttpResponse.json(envelope("NOT_CANCELLABLE"), { status: 409 }))],
+  },
 ];
 
 describe("responseSchema: real answers match the document", () => {
@@ -359,9 +517,15 @@ describe("responseSchema: real answers match the document", () => {
   });
 
   test("a service token on a user's route: 403 as documented", async () => {
-    const res = await app.request("/favorites", { headers: await issuer.auth("notifications", "service") });
-    expect(res.status).toBe(403);
-    expect(responseProblem("GET", "/favorites", 403, await res.json())).toBeUndefined();
+    for (const [method, path] of [
+      ["GET", "/favorites"],
+      ["GET", "/orders"],
+      ["POST", "/checkout"],
+    ] as const) {
+      const res = await app.request(path, { method, headers: await issuer.auth("notifications", "service") });
+      expect(res.status).toBe(403);
+      expect(responseProblem(method, path, 403, await res.json())).toBeUndefined();
+    }
   });
 
   test("a body too large (413), not JSON (415), rate limited (429), keys unavailable (503): as documented", async () => {

@@ -8,8 +8,8 @@ import { apiRoutes, type Api } from "./routes/api.ts";
 
 export const API_VERSION = "1.0.0";
 
-const DESCRIPTION = `The storefront's single entry point for clients: the product listing, the caller's cart, favorites
-and notifications, accounts, and what admins change.
+const DESCRIPTION = `The storefront's single entry point for clients: the product listing, the caller's cart, favorites,
+orders and notifications, checkout, accounts, and what admins change.
 
 **Getting a token.** \`POST /auth/login\` with an email and a password answers an \`access_token\` (a JWT, valid for
 \`expires_in\` seconds) and a \`refresh_token\`. Send the access token as \`Authorization: Bearer <access_token>\`
@@ -23,12 +23,17 @@ each refresh token works once. \`POST /auth/register\` makes a new customer acco
 **Errors** are always \`{"error": {"code": "...", "message": "..."}}\`: branch on \`code\`, show \`message\`. A malformed
 or expired token is a 401 UNAUTHENTICATED on every route that looks at it, the listing included (it also serves
 anonymous callers); register, login and refresh do not look at it. Every answer carries \`x-request-id\`;
-rate-limited routes carry \`RateLimit\` and \`RateLimit-Policy\`.`;
+rate-limited routes carry \`RateLimit\` and \`RateLimit-Policy\`.
+
+**Checkout** needs an \`Idempotency-Key\` header (1-255 visible ASCII characters, e.g. a UUID) naming the attempt: after
+a 504 or a dropped connection, send the same request with the same key and the first outcome comes back (with
+\`Idempotent-Replayed: true\`) rather than a second order.`;
 
 const TAGS = [
   { name: "products", description: "The listing: products, their stock, and the caller's cart and favorites counts." },
   { name: "cart", description: "The caller's cart." },
   { name: "favorites", description: "The caller's favorite products." },
+  { name: "orders", description: "Checking out the cart, and the caller's orders: reading and cancelling them." },
   { name: "notifications", description: "The caller's in-app inbox: back in stock, price dropped." },
   { name: "auth", description: "Accounts, logging in and out, and the caller's own account." },
   { name: "admin", description: "Stock and products: admins only." },
@@ -67,9 +72,10 @@ function describedOperations(): Operation[] {
     favorites: client("favorites"),
     notifications: client("notifications"),
     users: client("users"),
+    orders: client("orders"),
   };
   const catalogue = createProductsCache({ products: upstreams.products, ttlMs: 0, swrMs: 0, staleMaxMs: 0, refreshDeadlineMs: 1 });
-  const api = apiRoutes({ upstreams, catalogue, deadlines: { productsMs: 1, inventoryMs: 1, writeMs: 1 } });
+  const api = apiRoutes({ upstreams, catalogue, deadlines: { productsMs: 1, inventoryMs: 1, writeMs: 1, checkoutMs: 1 } });
   operations = [];
   for (const def of api.openAPIRegistry.definitions) {
     if (def.type !== "route") continue;

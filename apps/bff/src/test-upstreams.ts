@@ -13,6 +13,7 @@ export const urls = {
   favorites: "http://favorites.test",
   notifications: "http://notifications.test",
   users: "http://users.test",
+  orders: "http://orders.test",
 };
 
 export const catalogue = [

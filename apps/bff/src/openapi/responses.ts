@@ -16,25 +16,42 @@ export const needsToken: Record<string, string[]>[] = [{ [BEARER_AUTH]: [] }];
 /** The route answers anonymous callers too, and personalises its answer for a token. */
 export const acceptsToken: Record<string, string[]>[] = [{}, { [BEARER_AUTH]: [] }];
 
+/** One product a checkout could not reserve, in OUT_OF_STOCK's `error.products`. */
+export const StockShortage = z
+  .strictObject({
+    product_id: z.number().int().positive(),
+    requested: z.number().int().positive().openapi({ description: "The quantity in the cart." }),
+    available: z.number().int().min(0).openapi({ description: "What could be reserved when the order was placed." }),
+  })
+  .openapi("StockShortage");
+
 export const ErrorBody = z
   .strictObject({
     error: z.strictObject({
       code: z.string().openapi({
         description: "Machine-readable: BAD_REQUEST, UNAUTHENTICATED, INVALID_CREDENTIALS, FORBIDDEN, NOT_FOUND, CONFLICT, EMAIL_TAKEN, "
-          + "PAYLOAD_TOO_LARGE, RATE_LIMITED, INTERNAL, UPSTREAM_ERROR, UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT, AUTH_UNAVAILABLE.",
+          + "PAYLOAD_TOO_LARGE, RATE_LIMITED, INTERNAL, UPSTREAM_ERROR, UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT, AUTH_UNAVAILABLE; "
+          + "at checkout also CART_EMPTY, PAYMENT_DECLINED, OUT_OF_STOCK, ORDER_CANCELLED, IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_KEY_REUSED, and NOT_CANCELLABLE on a cancel.",
         example: "BAD_REQUEST",
       }),
       message: z.string().openapi({ description: "For people; never parse it.", example: "invalid json: quantity: Too big: expected number to be <=999" }),
+      // Details some codes carry beside code and message (AppError's `details` in the services).
+      order_id: z.number().int().positive().optional().openapi({ description: "PAYMENT_DECLINED, OUT_OF_STOCK, ORDER_CANCELLED: the order the checkout made, now cancelled." }),
+      products: z.array(StockShortage).optional().openapi({ description: "OUT_OF_STOCK: the products short, with what was asked for and what there was." }),
+      product_ids: z
+        .array(z.number().int().positive())
+        .optional()
+        .openapi({ description: "CONFLICT at checkout: the products in the cart that are no longer sold." }),
     }),
   })
   .openapi("ErrorBody");
 
 type Header = { description: string; schema: { type: "string" } };
-type Headers = Record<string, Header>;
-const header = (description: string): Header => ({ description, schema: { type: "string" } });
-const retryAfter = header("Seconds to wait before trying again.");
+export type Headers = Record<string, Header>;
+export const header = (description: string): Header => ({ description, schema: { type: "string" } });
+export const retryAfter = header("Seconds to wait before trying again.");
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504;
+export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
 
 const DEFAULTS: Record<ErrorStatus, { description: string; headers?: Headers }> = {
   400: { description: "BAD_REQUEST: the path, query or body does not match this operation's schema, or the body is not JSON." },
@@ -44,11 +61,13 @@ const DEFAULTS: Record<ErrorStatus, { description: string; headers?: Headers }> 
       "(malformed, expired, not signed by the users service): a bad token is refused even on routes that also serve anonymous callers.",
     headers: { "WWW-Authenticate": header('The challenge (RFC 6750): `Bearer`, or `Bearer error="invalid_token", error_description="..."`.') },
   },
+  402: { description: "PAYMENT_DECLINED" },
   403: { description: "FORBIDDEN: the token is valid but may not do this (a customer on an admin route, a service token on a user's own data)." },
   404: { description: "NOT_FOUND" },
   409: { description: "CONFLICT" },
   413: { description: `PAYLOAD_TOO_LARGE: the body is over ${DEFAULT_BODY_LIMIT_BYTES} bytes, declared in Content-Length or streamed.` },
   415: { description: "The body's Content-Type is not application/json (code BAD_REQUEST)." },
+  422: { description: "Unprocessable" },
   429: {
     description: "RATE_LIMITED: too many requests from this user (or client IP when anonymous; on login and registration also per email).",
     headers: {

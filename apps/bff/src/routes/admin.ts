@@ -10,7 +10,9 @@ import { openApiRouter, passedOn } from "../openapi/router.ts";
 import { productParams } from "./params.ts";
 
 const cents = z.number().int().min(0).max(MAX_INT4);
-const stockBody = z.strictObject({ inventory: z.number().int().min(0).max(MAX_INT4) });
+const stockBody = z.strictObject({
+  inventory: z.number().int().min(0).max(MAX_INT4).openapi({ description: "The on-hand count; what is available is that less what is reserved." }),
+});
 // Lengths are checked by products (in characters, as its table counts them).
 const productPatch = z
   .strictObject({
@@ -21,7 +23,15 @@ const productPatch = z
   .refine((body) => Object.keys(body).length > 0, "give at least one of price_cents, product_name, description")
   .openapi({ description: "At least one of the fields; those left out keep their value." });
 
-export const Stock = z.strictObject({ product_id: positiveInt, inventory: z.number().int().min(0) }).openapi("Stock");
+const count = z.number().int().min(0);
+export const Stock = z
+  .strictObject({
+    product_id: positiveInt,
+    inventory: count.openapi({ description: "Available to order: on_hand less reserved." }),
+    on_hand: count.openapi({ description: "In the warehouse, reserved units included." }),
+    reserved: count.openapi({ description: "Held for orders being placed or not yet shipped." }),
+  })
+  .openapi("Stock");
 export const Product = z
   .strictObject({
     product_id: positiveInt,
@@ -41,10 +51,13 @@ const setStock = createRoute({
   path: "/products/{product_id}/inventory",
   tags,
   summary: "Set a product's stock",
-  description: "From 0 to more, the product's watchers are told it is back in stock.",
+  description: "Sets the on-hand count. When what is available goes from 0 to more, the product's watchers are told it is back in stock.",
   security: needsToken,
   request: { params: productParams, body: jsonBody(stockBody) },
-  responses: { 200: jsonResponse("The stock now.", Stock), ...errorResponses([400, 401, 403, 413, 415], { 403: FORBIDDEN }) },
+  responses: {
+    200: jsonResponse("The stock now.", Stock),
+    ...errorResponses([400, 401, 403, 409, 413, 415], { 403: FORBIDDEN, 409: "CONFLICT: the count is below what is reserved for orders; nothing changed." }),
+  },
 });
 
 const editProduct = createRoute({

@@ -8,21 +8,24 @@ import { openApiRouter } from "../openapi/router.ts";
 import { adminRoutes } from "./admin.ts";
 import { authRoutes } from "./auth.ts";
 import { cartRoutes } from "./cart.ts";
+import { checkoutRoutes } from "./checkout.ts";
 import { favoritesRoutes } from "./favorites.ts";
 import { listingRoutes } from "./listing.ts";
 import { meRoutes } from "./me.ts";
 import { notificationsRoutes } from "./notifications.ts";
+import { ordersRoutes } from "./orders.ts";
 
 export type ApiDeps = {
-  upstreams: Record<"products" | "inventory" | "cart" | "favorites" | "notifications" | "users", UpstreamClient>;
+  upstreams: Record<"products" | "inventory" | "cart" | "favorites" | "notifications" | "users" | "orders", UpstreamClient>;
   catalogue: ProductsCache;
-  deadlines: { productsMs: number; inventoryMs: number; writeMs: number };
+  /** writeMs: every forwarded call but checkout and cancel, which wait on payment and stock (checkoutMs). */
+  deadlines: { productsMs: number; inventoryMs: number; writeMs: number; checkoutMs: number };
   degradedTotal?: Counter;
 };
 
 export function apiRoutes({ upstreams, catalogue, deadlines, degradedTotal }: ApiDeps) {
-  const { productsMs, inventoryMs, writeMs } = deadlines;
-  const { products, inventory, cart, favorites, notifications, users } = upstreams;
+  const { productsMs, inventoryMs, writeMs, checkoutMs } = deadlines;
+  const { products, inventory, cart, favorites, notifications, users, orders } = upstreams;
   const api = openApiRouter()
     .route("/auth", authRoutes(users, writeMs))
     .route("/me", meRoutes(users, writeMs))
@@ -30,7 +33,9 @@ export function apiRoutes({ upstreams, catalogue, deadlines, degradedTotal }: Ap
     .route("/products", listingRoutes({ catalogue, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, degradedTotal }))
     .route("/cart", cartRoutes(cart, writeMs))
     .route("/favorites", favoritesRoutes(favorites, writeMs))
-    .route("/notifications", notificationsRoutes(notifications, writeMs));
+    .route("/notifications", notificationsRoutes(notifications, writeMs))
+    .route("/checkout", checkoutRoutes(orders, checkoutMs))
+    .route("/orders", ordersRoutes(orders, { readMs: writeMs, cancelMs: checkoutMs }));
   api.openAPIRegistry.registerComponent("securitySchemes", BEARER_AUTH, BEARER_SCHEME);
   return api;
 }

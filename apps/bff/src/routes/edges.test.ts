@@ -2,7 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { DEFAULT_BODY_LIMIT_BYTES } from "@storefront/shared/service-app";
+import { captureLogs } from "@storefront/shared/testing/captured-logs";
 import { createApp } from "../app.ts";
+import { createRateLimits, type RateLimits } from "../middleware/rate-limit.ts";
+import { DOCUMENT_PATH } from "./docs.ts";
 import { DEADLINES, happyHandlers, issuer, NO_CACHE, testApp, urls } from "../test-upstreams.ts";
 
 // Counts every request that reaches a fake service: for the 413s, that none does is the behaviour.
@@ -69,6 +72,7 @@ describe("a body over 64 KiB", () => {
 
   for (const [route, auth] of [
     ["/cart", true],
+    ["/checkout", true],
     ["/auth/register", false],
   ] as const) {
     test(`POST ${route} with Content-Length: 413 PAYLOAD_TOO_LARGE, nothing forwarded`, async () => {
@@ -122,6 +126,9 @@ describe("CORS", () => {
     expect(res.status).toBe(401);
     expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED);
     expect(res.headers.get("access-control-expose-headers")).toContain("x-request-id");
+    // What a checkout's client needs to read: where its pending order is, and whether the answer is a replay.
+    expect(res.headers.get("access-control-expose-headers")).toContain("location");
+    expect(res.headers.get("access-control-expose-headers")).toContain("idempotent-replayed");
     expect(res.headers.get("www-authenticate")).toBe("Bearer");
   });
 
@@ -149,5 +156,60 @@ describe("CORS", () => {
     ]) {
       expect(corsHeaders(res)).toEqual([]);
     }
+  });
+});
+
+describe("rate limits on every public route", () => {
+  // The real middleware, counting in memory (no Redis): these tests are about where it is mounted.
+  let limits: RateLimits;
+  afterEach(async () => {
+    await limits?.close();
+  });
+  const limitedApp = () => {
+    limits = createRateLimits({ redis: null, logger: captureLogs("bff").logger, remoteAddress: () => "203.0.113.9" });
+    return createApp({ urls, verifier: issuer.verifier, deadlines: DEADLINES, productsCache: NO_CACHE, rateLimits: limits });
+  };
+
+  test("each documented operation answers with RateLimit headers, a 401 with its Bearer challenge included", async () => {
+    const app = limitedApp();
+    const doc = (await (await app.request(DOCUMENT_PATH)).json()) as { paths: Record<string, Record<string, { security?: object[] }>> };
+    let checked = 0;
+    for (const [template, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        // Anonymous callers, and bodies that are JSON but wrong: no request needs an upstream but the listing.
+        const path = template.replace(/\{[^}]+\}/g, "1");
+        const init: RequestInit = method === "get" ? {} : { method: method.toUpperCase(), headers: { "content-type": "application/json" }, body: "{}" };
+        const res = await app.request(path, init);
+        const where = `${method.toUpperCase()} ${template} (${res.status})`;
+        expect(res.headers.get("ratelimit"), where).toContain('"ip";r=');
+        expect(res.headers.get("ratelimit-policy"), where).toContain('"ip";q=');
+        const needsToken = op.security !== undefined && !op.security.some((s) => Object.keys(s).length === 0);
+        if (needsToken) {
+          expect(res.status, where).toBe(401);
+          expect(res.headers.get("www-authenticate"), where).toBe("Bearer");
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBe(21);
+  });
+
+  test("a user's checkout and orders count against the user's quota", async () => {
+    server.use(
+      http.post(`${urls.orders}/users/:id/orders`, () => HttpResponse.json({ order_id: 1, status: "pending" }, { status: 202 })),
+      http.get(`${urls.orders}/users/:id/orders`, () => HttpResponse.json({ orders: [], next_after: null })),
+    );
+    const app = limitedApp();
+    const auth = await issuer.auth(7);
+    const checkout = await app.request("/checkout", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json", "idempotency-key": "k-1" },
+      body: JSON.stringify({ shipping_address: { name: "A", line1: "1 Road", city: "Town", postal_code: "1000", country: "BE" }, card_token: "tok" }),
+    });
+    expect(checkout.status).toBe(202);
+    const list = await app.request("/orders", { headers: auth });
+    expect(list.status).toBe(200);
+    const remaining = (res: Response) => Number(/"user";r=(\d+)/.exec(res.headers.get("ratelimit") ?? "")?.[1]);
+    expect(remaining(list)).toBe(remaining(checkout) - 1);
   });
 });

@@ -37,9 +37,10 @@ const server = setupServer(
   http.get(`${urls.users}/users/:id`, ({ params }) =>
     HttpResponse.json({ user_id: Number(params.id), email: `user${params.id}@storefront.test`, name: `User ${params.id}`, role: "customer" }),
   ),
+  // Inventory sets the on-hand count and answers what is available beside it (2 units held for orders here).
   http.put(`${urls.inventory}/products/:id/inventory`, async ({ request, params }) => {
     const { inventory } = (await request.clone().json()) as { inventory: number };
-    return HttpResponse.json({ product_id: Number(params.id), inventory });
+    return HttpResponse.json({ product_id: Number(params.id), inventory: inventory - 2, on_hand: inventory, reserved: 2 });
   }),
   http.patch(`${urls.products}/products/:id`, () => HttpResponse.json(product)),
 );
@@ -194,6 +195,10 @@ describe("a token from another issuer", () => {
     ["POST", "/notifications/1/read"],
     ["POST", "/auth/logout"],
     ["GET", "/me"],
+    ["POST", "/checkout", { shipping_address: { name: "A", line1: "1 Road", city: "Town", postal_code: "1000", country: "BE" }, card_token: "tok" }],
+    ["GET", "/orders"],
+    ["GET", "/orders/1"],
+    ["POST", "/orders/1/cancel"],
     ["PUT", "/admin/products/1/inventory", { inventory: 3 }],
     ["PATCH", "/admin/products/1", { price_cents: 100 }],
   ];
@@ -262,7 +267,7 @@ describe("admin routes", () => {
     const auth = await issuer.auth(1, "admin");
     const { status, body } = await call(app, "/admin/products/4/inventory", { ...stock, headers: auth });
     expect(status).toBe(200);
-    expect(body).toEqual({ product_id: 4, inventory: 12 });
+    expect(body).toEqual({ product_id: 4, inventory: 10, on_hand: 12, reserved: 2 });
     expect(await received()).toEqual([{ method: "PUT", host: "inventory", path: "/products/4/inventory", body: { inventory: 12 }, authorization: auth.authorization }]);
   });
 

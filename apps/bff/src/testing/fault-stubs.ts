@@ -1,4 +1,4 @@
-// Stand-ins for products, inventory, cart, favorites, notifications and users (its JWKS) on one real port, for
+// Stand-ins for products, inventory, cart, favorites, notifications, orders and users (its JWKS) on one real port, for
 // the BFF's process-level fault tests: fixed data, and every write recorded by its x-request-id so a test can
 // tell whether one reached the service more than once. User routes answer only calls carrying a Bearer token.
 export type FaultStubs = {
@@ -42,6 +42,13 @@ export function startFaultStubs(jwks: { keys: object[] }): FaultStubs {
         return Response.json(await req.json(), { status: 201 });
       }
       if (req.method === "GET" && /^\/users\/\d+\/notifications$/.test(pathname)) return Response.json([]);
+      if (req.method === "POST" && /^\/users\/\d+\/orders$/.test(pathname)) {
+        // Orders refuses a checkout without its key: a BFF that dropped the header would fail the cell.
+        if (!req.headers.get("idempotency-key")) return Response.json({ error: { code: "BAD_REQUEST", message: "Idempotency-Key is required" } }, { status: 400 });
+        writes.push(req.headers.get("x-request-id") ?? "(none)");
+        return Response.json({ order_id: writes.length, status: "confirmed", total_cents: 0, items: [] }, { status: 201 });
+      }
+      if (req.method === "GET" && /^\/users\/\d+\/orders$/.test(pathname)) return Response.json({ orders: [], next_after: null });
       return Response.json({ error: { code: "NOT_FOUND", message: `no stub for ${req.method} ${pathname}` } }, { status: 404 });
     },
   });
