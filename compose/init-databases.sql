@@ -6,3 +6,5 @@ create database favorites;
 create database cart;
 create database notifications;
 create database users;
+create database payments;
+create database orders;

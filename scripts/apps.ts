@@ -1,6 +1,6 @@
-// The seven apps of the storefront as `bun run dev` and the cross-service tests start them: default port, the
+// The nine apps of the storefront as `bun run dev` and the cross-service tests start them: default port, the
 // variable that overrides it, the apps each one calls, and the environment each needs for a given set of ports.
-export type AppName = "users" | "products" | "inventory" | "favorites" | "cart" | "notifications" | "bff";
+export type AppName = "users" | "products" | "inventory" | "favorites" | "cart" | "notifications" | "payments" | "orders" | "bff";
 export type AppSpec = {
   name: AppName;
   defaultPort: number;
@@ -29,7 +29,10 @@ export const APPS: readonly AppSpec[] = [
   app("cart", 8003, true, ["users"]),
   // The worker asks favorites who to tell about a product, and cart whether a reminder is still due.
   app("notifications", 8004, true, ["favorites", "cart", "users"]),
-  app("bff", 9000, false, ["products", "inventory", "favorites", "cart", "notifications", "users"]),
+  app("payments", 8007, true, ["users"]),
+  // The saga reads the cart and its prices, reserves stock, charges, and clears the cart.
+  app("orders", 8006, true, ["cart", "products", "inventory", "payments", "users"]),
+  app("bff", 9000, false, ["products", "inventory", "favorites", "cart", "notifications", "orders", "users"]),
 ];
 
 export type Ports = Record<AppName, number>;

@@ -176,5 +176,11 @@ console.log(
 );
 console.log(`curl -s localhost:${ports.bff}/products/all -H "authorization: Bearer $TOKEN"`);
 console.log(`curl -s localhost:${ports.bff}/notifications -H "authorization: Bearer $TOKEN"`);
+say("check out user1's cart with a test card (tok_visa; tok_decline is declined), then see the order:");
+console.log(
+  `curl -s localhost:${ports.bff}/checkout -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -H "idempotency-key: demo-$(date +%s)" ` +
+    `-d '{"shipping_address":{"name":"Ada Lovelace","line1":"12 Analytical St","city":"London","postal_code":"N1 9GU","country":"GB"},"card_token":"tok_visa"}'`,
+);
+console.log(`curl -s localhost:${ports.bff}/orders -H "authorization: Bearer $TOKEN"`);
 say(`API docs: http://localhost:${ports.bff}/docs`);
 say("Ctrl-C stops everything");

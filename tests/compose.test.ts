@@ -51,7 +51,12 @@ const appSource = (app: AppSpec) => sourceFiles(join(repoRoot, "apps", app.name,
 /** Every environment variable an app's (non-test) source reads. */
 function envReadBy(app: AppSpec): string[] {
   const names = new Set<string>();
-  for (const source of appSource(app)) {
+  for (const raw of appSource(app)) {
+    // The shared demo knobs: chaosFromEnv(env, "PREFIX") reads PREFIX_DELAY_MS and PREFIX_FAIL_RATE (INVENTORY_ by default).
+    const source = raw.replace(/chaosFromEnv\(\s*env\s*(?:,\s*["'`]([A-Z][A-Z0-9_]*)["'`]\s*)?\)/g, (_, prefix = "INVENTORY") => {
+      names.add(`${prefix}_DELAY_MS`).add(`${prefix}_FAIL_RATE`);
+      return "";
+    });
     for (const pattern of ENV_READS) for (const match of source.matchAll(pattern)) names.add(match[1]!);
   }
   return [...names].sort();
@@ -62,7 +67,7 @@ const relays = APPS.filter((app) => appSource(app).some((source) => source.inclu
 const volumeTargets = (service: Service) => (service.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
 
 describe("compose.yaml", () => {
-  test("has Postgres 16, Redis 7 and the seven apps, and nothing else", () => {
+  test("has Postgres 16, Redis 7 and the nine apps, and nothing else", () => {
     expect(Object.keys(services).sort()).toEqual(["postgres", "redis", ...APPS.map((a) => a.name)].sort());
     expect(services.postgres!.image).toMatch(/^postgres:16(\b|$)/);
     expect(text(services.postgres!.healthcheck?.test)).toContain("pg_isready");
@@ -178,9 +183,13 @@ describe("compose.yaml", () => {
     const users = environmentOf(services.users!);
     const worker = environmentOf(services.notifications!);
     expect(users.AUTH_PRIVATE_KEY).toMatch(/^\$\{AUTH_PRIVATE_KEY:\?/);
-    expect(users.SERVICE_CLIENT_SECRETS).toMatch(/^notifications=\$\{NOTIFICATIONS_CLIENT_SECRET:\?/);
+    expect(users.SERVICE_CLIENT_SECRETS).toMatch(/^notifications=\$\{NOTIFICATIONS_CLIENT_SECRET:\?[^}]*\},orders=\$\{ORDERS_CLIENT_SECRET:\?[^}]*\}$/);
     expect(worker.SERVICE_CLIENT_SECRET).toMatch(/^\$\{NOTIFICATIONS_CLIENT_SECRET:\?/);
     expect(worker.SERVICE_CLIENT_ID).toBe("notifications");
+    const orders = environmentOf(services.orders!);
+    expect(orders.SERVICE_CLIENT_SECRET).toMatch(/^\$\{ORDERS_CLIENT_SECRET:\?/);
+    expect(orders.SERVICE_CLIENT_ID).toBe("orders");
+    expect(orders.ORDERS_CRASH_AT).toBe("");
   });
 
   test("the notifications worker starts once Redis is healthy", () => {
@@ -188,7 +197,7 @@ describe("compose.yaml", () => {
   });
 
   test("the services with an outbox relay do not wait for Redis: they serve without it, and their outbox keeps the events", () => {
-    expect(relays.map((a) => a.name).sort()).toEqual(["cart", "inventory", "products"]);
+    expect(relays.map((a) => a.name).sort()).toEqual(["cart", "inventory", "orders", "products"]);
     for (const app of relays) {
       const dependsOn = services[app.name]?.depends_on ?? {};
       const names = Array.isArray(dependsOn) ? dependsOn : Object.keys(dependsOn);

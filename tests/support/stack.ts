@@ -27,6 +27,10 @@ const appPrefixes = [
   "PASSWORD_",
   "ACCESS_TOKEN_",
   "REFRESH_TOKEN_",
+  "SAGA_",
+  "CHECKOUT_",
+  "RESERVATION_",
+  "PAYMENT_",
 ];
 const appKeys = ["PORT", "WRITE_DEADLINE_MS", "QUEUE_PREFIX", "SHUTDOWN_GRACE_MS", "LOG_LEVEL", "CORS_ORIGINS", "TRUSTED_PROXIES"];
 
@@ -92,9 +96,8 @@ export function pickPorts(): Ports {
  * answer /ready. `auth`: the signing key and worker secret (fresh ones by default).
  */
 export async function startApps(ports: Ports, env: Record<string, string>, auth?: AuthSecrets): Promise<TestProcess[]> {
-  const base = { ...cleanEnv(), ...FAST_PASSWORDS };
   const secrets = auth ?? (await freshAuthSecrets());
-  const procs = APPS.map((a) => startProcess(a.name, [a.entry], { ...base, ...env, ...appEnv(a.name, ports), ...authEnv(a.name, secrets) }));
+  const procs = APPS.map((a) => startProcess(a.name, [a.entry], appProcessEnv(a.name, ports, env, secrets)));
   const giveUp = new AbortController();
   try {
     await Promise.all(
@@ -116,6 +119,15 @@ export async function startApps(ports: Ports, env: Record<string, string>, auth?
   }
   return procs;
 }
+
+/** The whole environment startApps gives one app: to start it again by itself (e.g. after killing it). */
+export const appProcessEnv = (name: AppName, ports: Ports, env: Record<string, string>, secrets: AuthSecrets) => ({
+  ...cleanEnv(),
+  ...FAST_PASSWORDS,
+  ...env,
+  ...appEnv(name, ports),
+  ...authEnv(name, secrets),
+});
 
 export const stopAll = async (procs: TestProcess[]) => void (await Promise.all(procs.map((p) => p.stop())));
 
