@@ -124,6 +124,14 @@ export function createCheckout(deps: CheckoutDeps) {
       if (!row) continue; // freed between the two statements: claim it
       if (row.request_hash !== hash) throw new AppError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request; use a new key for a new order");
       if (row.response_status !== null) return { status: row.response_status, body: row.response_body, replayed: true };
+      if (row.order_id !== null && !row.claim_expired) {
+        // Its order has ended (the first request may have died, or is about to answer the same): that is the answer.
+        const order = await getOrder(sql, row.order_id);
+        if (order && order.status !== "pending" && order.status !== "cancelling") {
+          await storeAnswer(sql, userId, key, answerFor(order, await listItems(sql, row.order_id)));
+          return { ...(await stored(userId, key)), replayed: true };
+        }
+      }
       if (row.claim_expired) {
         if (row.order_id !== null) {
           // The first request created the order and died before answering: answer from the order.

@@ -55,7 +55,7 @@ await startDatabaseService({
   databaseUrl: env.ORDERS_DATABASE_URL,
   dataDir: env.ORDERS_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
-  start: (sql, { logger }) => {
+  start: (sql, { logger, registry }) => {
     const relay = startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX });
     const runner = createSagaRunner({
       sql,
@@ -66,6 +66,7 @@ await startDatabaseService({
       sweepMs: settings.sweepMs,
       giveUpMs: settings.giveUpMs,
       crashAt: settings.crashAt,
+      stepDuration: registry.histogram("orders_saga_step_duration_seconds", "Each saga step's call to another service, by step and outcome.", ["step", "outcome"]),
     });
     runner.start();
     return {

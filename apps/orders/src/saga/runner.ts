@@ -8,6 +8,7 @@
 import type { Sql } from "postgres";
 import type { OutboxEvent } from "@storefront/shared/notifications/events";
 import type { Logger } from "@storefront/shared/observability/logger";
+import type { Histogram } from "@storefront/shared/observability/metrics";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import type { OrdersClients } from "../clients.ts";
 import { listItems, logStep, type OrderRow, type SagaStep } from "../db/orders.ts";
@@ -39,6 +40,8 @@ export type SagaRunnerOptions = {
   /** Sagas driven at once by the sweeper. */
   concurrency?: number;
   crashAt?: CrashPoint;
+  /** Each remote step's call, by step and outcome (orders_saga_step_duration_seconds): where checkout's time goes. */
+  stepDuration?: Histogram;
   kill?: () => void;
   sleep?: (ms: number) => Promise<unknown>;
 };
@@ -157,7 +160,9 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
         if (!(await markStepStarted(sql, orderId, step, owner, leaseMs))) break;
         await logStep(sql, orderId, step, "started");
         crashIf(step, "before");
+        const startedAt = performance.now();
         const outcome = await runStep(step, { order, items, clients, now, giveUpMs, chargeMarginMs });
+        options.stepDuration?.observe([step, outcome.kind], (performance.now() - startedAt) / 1000);
         crashIf(step, "after");
         order = await apply(order, outcome);
         if (order && outcome.kind === "retry") {
