@@ -64,10 +64,16 @@ export function createCheckout(deps: CheckoutDeps) {
 
   /** Drives the saga for at most waitMs, then the answer for the order as it then stands. */
   async function settle(orderId: number): Promise<StoredAnswer> {
+    const until = Date.now() + waitMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([runner.run(orderId), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
     clearTimeout(timer);
-    const order = (await getOrder(sql, orderId))!;
+    let order = (await getOrder(sql, orderId))!;
+    // run() returns at once when another runner (another instance's sweeper) holds the saga: watch it instead.
+    while ((order.status === "pending" || order.status === "cancelling") && Date.now() + 50 < until) {
+      await sleep(50);
+      order = (await getOrder(sql, orderId))!;
+    }
     return answerFor(order, await listItems(sql, orderId));
   }
 
