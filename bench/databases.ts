@@ -8,6 +8,12 @@ export type BenchService = (typeof BENCH_SERVICES)[number];
 /** Every service that owns a database. */
 export const DATABASE_SERVICES = [...BENCH_SERVICES, "notifications"] as const;
 export type DatabaseService = (typeof DATABASE_SERVICES)[number];
+/** Checkout's two services (scenario 8): their databases are made with the others, the apps started only for it. */
+export const CHECKOUT_SERVICES = ["orders", "payments"] as const;
+export type CheckoutService = (typeof CHECKOUT_SERVICES)[number];
+/** Every bench_* database of a run. */
+export const BENCH_DATABASES = [...BENCH_SERVICES, ...CHECKOUT_SERVICES] as const;
+export type BenchDatabase = (typeof BENCH_DATABASES)[number];
 
 export const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -27,10 +33,10 @@ export async function psql(url: string, sqlText: string): Promise<string> {
   return out.trim();
 }
 
-/** Drops and creates bench_<service> for every service; returns each service's URL. */
-export const createBenchDatabases = (adminUrl: string) => createDatabases(adminUrl, "bench", BENCH_SERVICES);
+/** Drops and creates bench_<service> for every service, orders and payments included; returns each one's URL. */
+export const createBenchDatabases = (adminUrl: string) => createDatabases(adminUrl, "bench", BENCH_DATABASES);
 
-export const dropBenchDatabases = (adminUrl: string) => dropDatabases(adminUrl, "bench", BENCH_SERVICES);
+export const dropBenchDatabases = (adminUrl: string) => dropDatabases(adminUrl, "bench", BENCH_DATABASES);
 
 /** Drops and creates <prefix>_<service> for each of `services`; returns each service's URL. */
 export async function createDatabases<S extends string>(adminUrl: string, prefix: string, services: readonly S[]): Promise<Record<S, string>> {

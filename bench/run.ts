@@ -2,8 +2,9 @@
 // our six apps (users first, with a signing key made for the run; tokens are signed here with the same key)
 // and the seed's aiohttp peer, runs the scenarios (bench/scenarios/), writes bench/RESULTS.md, and stops
 // everything, drops the databases, deletes the run's Redis keys and removes the worktree of scenario 6 at the
-// end, also on error or Ctrl-C.
-// BENCH_QUICK=1 runs every measurement briefly (a smoke test of the suite; numbers not for keeping); see README.md.
+// end, also on error or Ctrl-C. Scenario 8 (checkout) runs last, on a stack started afresh with orders and payments.
+// BENCH_QUICK=1 runs every measurement briefly (a smoke test of the suite; numbers not for keeping); BENCH_ONLY=8
+// (or "1,8") runs only those scenarios and prints their results instead of writing RESULTS.md; see README.md.
 import { rmSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -19,11 +20,12 @@ import { loadAverage, machineBusyOver, rssMb } from "./proc.ts";
 import { deadline } from "./scenarios/deadline.ts";
 import { listingThroughput } from "./scenarios/listing-throughput.ts";
 import { memory } from "./scenarios/memory.ts";
+import { checkout } from "./scenarios/checkout.ts";
 import { notifications } from "./scenarios/notifications.ts";
 import { openBreaker } from "./scenarios/open-breaker.ts";
 import { overhead } from "./scenarios/overhead.ts";
 import { tokenCost } from "./scenarios/token-cost.ts";
-import { benchLogDir, runEnv, startBff, startServices, stopAll, upstreamUrls } from "./stack.ts";
+import { benchLogDir, runEnv, startBff, startCheckoutStack, startServices, stopAll, upstreamUrls } from "./stack.ts";
 import { bearerHeader, createTokenMint } from "./tokens.ts";
 import { removeWorktrees } from "./worktree.ts";
 import { wrkPath } from "./wrk.ts";
@@ -34,6 +36,11 @@ const FALLBACK_PEAK_RPS = 2000;
 
 const adminUrl = process.env.BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
 const quick = process.env.BENCH_QUICK === "1";
+const SCENARIO_COUNT = 8;
+/** BENCH_ONLY's scenarios, or null for all; read at the start of main(), which reports a bad value. */
+let only: Set<number> | null = null;
+/** Whether the scenario titled "<n>. ..." runs: all of them unless BENCH_ONLY names some. */
+const selected = (title: string) => only === null || only.has(Number(title.split(".")[0]));
 const redisUrl = process.env.REDIS_URL || DEV_REDIS_URL;
 // The run's own Redis namespace: the BFF's rate-limit counters and any outbox jobs; deleted at the end.
 const queuePrefix = `bench-${randomUUID().slice(0, 8)}`;
@@ -63,13 +70,16 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 async function main() {
+  only = parseOnly(process.env.BENCH_ONLY);
   const postgres = await psql(adminUrl, "select current_setting('server_version')").catch((err) => {
     throw new Error(`no Postgres at BENCH_DATABASE_URL (${adminUrl}): ${(err as Error).message}`);
   });
   const hasWrk = wrkPath() !== null;
   if (!hasWrk) log("wrk is not installed: load scenarios are skipped. Install it with: apt-get install -y wrk");
-  const peerMissing = await peerUnavailable();
-  if (peerMissing) log(`the peer will not run: ${peerMissing}`);
+  if (only) log(`BENCH_ONLY: scenario${only.size > 1 ? "s" : ""} ${[...only].join(", ")} only; RESULTS.md is left as it is`);
+  // Only scenario 1 runs the peer.
+  const peerMissing = selected("1.") ? await peerUnavailable() : "not run (BENCH_ONLY)";
+  if (peerMissing && selected("1.")) log(`the peer will not run: ${peerMissing}`);
   redisUp = await redisAnswers(redisUrl);
   if (!redisUp) log(`no Redis answers at ${redisUrl} (REDIS_URL): the BFF's rate limits count in memory, scenario 7 is skipped`);
   const notes: string[] = [];
@@ -88,39 +98,6 @@ async function main() {
     const secrets = await freshAuthSecrets();
     const tokens = await createTokenMint(secrets.privatePem);
     const appEnv = runEnv(redisUrl, queuePrefix);
-    const services = await startServices(dbUrls, appEnv, secrets);
-    const products = await trimCatalogueToTen(dbUrls.products);
-    if (products !== 10) throw new Error(`bench_products has ${products} products after trimming, expected 10`);
-    const bff = await startBff(appEnv, upstreamUrls(services));
-    log(`our stack is up (logs in ${benchLogDir()})`);
-    await Bun.sleep(2000);
-    const idleRss = new Map([...Object.values(services), bff].map((a) => [a.name, rssMb(a.pid)]));
-
-    if (!peerMissing && hasWrk) {
-      peer = await startPeer(adminUrl);
-      log("the peer is up");
-    }
-    const ctx: BenchContext = {
-      adminUrl,
-      dbUrls,
-      services,
-      bff,
-      appEnv,
-      redisUrl: redisUp ? redisUrl : null,
-      tokens,
-      userHeader: bearerHeader(await tokens.user(1)),
-      peer,
-      peerMissing: peerMissing ?? (hasWrk ? null : "wrk missing"),
-      hasWrk,
-      runS: quick ? 2 : 10,
-      quick,
-      idleRss,
-      loadRss: new Map(),
-      peerLoadRss: new Map(),
-      peakRps: Number.NaN,
-      manyUsersRps: Number.NaN,
-    };
-
     const scenarios: [string, (c: BenchContext) => Promise<Section>][] = [
       ["1. listing throughput", listingThroughput],
       ["2. overhead", overhead],
@@ -130,43 +107,98 @@ async function main() {
       // Its own BFFs on stubs: ours are stopped first (below) so that they take no CPU from it.
       ["6. token cost", tokenCost],
     ];
-    for (const [title, scenario] of scenarios) {
-      if (!hasWrk && title !== "5. memory") {
-        sections.push(skippedSection(title, "wrk is not installed (apt-get install -y wrk)"));
-        continue;
+    if (scenarios.some(([title]) => selected(title))) {
+      const services = await startServices(dbUrls, appEnv, secrets);
+      const products = await trimCatalogueToTen(dbUrls.products);
+      if (products !== 10) throw new Error(`bench_products has ${products} products after trimming, expected 10`);
+      const bff = await startBff(appEnv, upstreamUrls(services));
+      log(`our stack is up (logs in ${benchLogDir()})`);
+      await Bun.sleep(2000);
+      const idleRss = new Map([...Object.values(services), bff].map((a) => [a.name, rssMb(a.pid)]));
+
+      if (!peerMissing && hasWrk) {
+        peer = await startPeer(adminUrl);
+        log("the peer is up");
       }
-      if (title === "2. overhead" && !Number.isFinite(ctx.peakRps)) {
-        ctx.peakRps = FALLBACK_PEAK_RPS;
-        notes.push(`Scenario 1 gave no peak; scenario 2 assumed ${FALLBACK_PEAK_RPS}/s.`);
-      }
-      if (title === "6. token cost") await stopAll();
-      log(`scenario ${title}`);
-      loads.push(`${title.split(".")[0]}: ${loadAverage().toFixed(2)}`);
-      try {
-        sections.push(await scenario(ctx));
-      } catch (err) {
-        failed.push(title);
-        log(`scenario ${title} failed: ${(err as Error).stack ?? err}`);
-        sections.push(skippedSection(title, `failed: ${(err as Error).message.split("\n")[0]}`));
-      }
-      if (title === "1. listing throughput" && peer) {
-        await peer.stop();
-        peer = null;
+      const ctx: BenchContext = {
+        adminUrl,
+        dbUrls,
+        services,
+        bff,
+        appEnv,
+        redisUrl: redisUp ? redisUrl : null,
+        tokens,
+        userHeader: bearerHeader(await tokens.user(1)),
+        peer,
+        peerMissing: peerMissing ?? (hasWrk ? null : "wrk missing"),
+        hasWrk,
+        runS: quick ? 2 : 10,
+        quick,
+        idleRss,
+        loadRss: new Map(),
+        peerLoadRss: new Map(),
+        peakRps: Number.NaN,
+        manyUsersRps: Number.NaN,
+      };
+
+      for (const [title, scenario] of scenarios) {
+        if (!selected(title)) continue;
+        if (!hasWrk && title !== "5. memory") {
+          sections.push(skippedSection(title, "wrk is not installed (apt-get install -y wrk)"));
+          continue;
+        }
+        if (title === "2. overhead" && !Number.isFinite(ctx.peakRps)) {
+          ctx.peakRps = FALLBACK_PEAK_RPS;
+          notes.push(`Scenario 1 gave no peak; scenario 2 assumed ${FALLBACK_PEAK_RPS}/s.`);
+        }
+        if (title === "6. token cost") await stopAll();
+        log(`scenario ${title}`);
+        loads.push(`${title.split(".")[0]}: ${loadAverage().toFixed(2)}`);
+        try {
+          sections.push(await scenario(ctx));
+        } catch (err) {
+          failed.push(title);
+          log(`scenario ${title} failed: ${(err as Error).stack ?? err}`);
+          sections.push(skippedSection(title, `failed: ${(err as Error).message.split("\n")[0]}`));
+        }
+        if (title === "1. listing throughput" && peer) {
+          await peer.stop();
+          peer = null;
+        }
       }
     }
     if (!redisUp) notes.push(`No Redis answered at ${redisUrl}: the BFF's rate limits counted in memory in every scenario (no Redis call per request).`);
     // Its own apps, databases and Redis prefix; ours are stopped by now.
     await stopAll();
-    log("scenario 7. notifications");
-    loads.push(`7: ${loadAverage().toFixed(2)}`);
-    try {
-      // Like a missing wrk: a machine without Redis skips it rather than fails.
-      if (!redisUp) sections.push(skippedSection("7. notifications jobs/s", `no Redis answers at ${redisUrl} (set REDIS_URL)`));
-      else sections.push(await notifications(adminUrl, log));
-    } catch (err) {
-      if (!/no Redis/.test((err as Error).message)) failed.push("7. notifications");
-      log(`scenario 7. notifications failed: ${(err as Error).stack ?? err}`);
-      sections.push(skippedSection("7. notifications jobs/s", `failed: ${(err as Error).message.split("\n")[0]}`));
+    if (selected("7.")) {
+      log("scenario 7. notifications");
+      loads.push(`7: ${loadAverage().toFixed(2)}`);
+      try {
+        // Like a missing wrk: a machine without Redis skips it rather than fails.
+        if (!redisUp) sections.push(skippedSection("7. notifications jobs/s", `no Redis answers at ${redisUrl} (set REDIS_URL)`));
+        else sections.push(await notifications(adminUrl, log));
+      } catch (err) {
+        if (!/no Redis/.test((err as Error).message)) failed.push("7. notifications");
+        log(`scenario 7. notifications failed: ${(err as Error).stack ?? err}`);
+        sections.push(skippedSection("7. notifications jobs/s", `failed: ${(err as Error).message.split("\n")[0]}`));
+      }
+    }
+    if (selected("8.")) {
+      // Last, on a stack of its own started now (on the bench databases as the earlier scenarios left them), so
+      // orders and payments take no CPU from scenarios 1-6 and nothing else runs beside the checkouts.
+      log("scenario 8. checkout");
+      loads.push(`8: ${loadAverage().toFixed(2)}`);
+      try {
+        const stack = await startCheckoutStack(dbUrls, appEnv, secrets);
+        log(`the checkout stack is up (logs in ${benchLogDir()})`);
+        sections.push(await checkout({ dbUrls, stack, tokens, runS: quick ? 2 : 10, quick, log }));
+      } catch (err) {
+        failed.push("8. checkout");
+        log(`scenario 8. checkout failed: ${(err as Error).stack ?? err}`);
+        sections.push(skippedSection("8. checkout throughput", `failed: ${(err as Error).message.split("\n")[0]}`));
+      } finally {
+        await stopAll();
+      }
     }
   } finally {
     log("stopping everything, dropping the bench databases and the run's Redis keys");
@@ -191,10 +223,15 @@ async function main() {
     sections,
     notes,
   );
-  // The chaos run's section (bun run chaos) is not ours to drop.
-  const previous = await Bun.file(RESULTS).text().catch(() => "");
-  await Bun.write(RESULTS, withChaosSection(markdown, chaosSection(previous)));
-  log(`wrote ${RESULTS}`);
+  if (only) {
+    // Part of a run: RESULTS.md keeps the last full run's numbers; these are printed instead.
+    console.log(markdown);
+  } else {
+    // The chaos run's section (bun run chaos) is not ours to drop.
+    const previous = await Bun.file(RESULTS).text().catch(() => "");
+    await Bun.write(RESULTS, withChaosSection(markdown, chaosSection(previous)));
+    log(`wrote ${RESULTS}`);
+  }
   const targetsTable = markdown.split("## Targets")[1]?.split("\n## ")[0] ?? "";
   console.log(targetsTable.trim());
   if (failed.length) {
@@ -205,6 +242,16 @@ async function main() {
   if (process.env.BENCH_KEEP_LOGS === "1") log(`app logs kept in ${benchLogDir()}`);
   else rmSync(benchLogDir(), { recursive: true, force: true });
   return true;
+}
+
+/** BENCH_ONLY: "8" or "1,8"; unset or empty: null (every scenario). */
+function parseOnly(raw: string | undefined): Set<number> | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const numbers = raw.split(",").map((part) => Number(part.trim()));
+  if (numbers.some((n) => !Number.isInteger(n) || n < 1 || n > SCENARIO_COUNT)) {
+    throw new Error(`BENCH_ONLY must be scenario numbers 1-${SCENARIO_COUNT}, comma-separated (e.g. "8" or "1,8"); got "${raw}"`);
+  }
+  return new Set(numbers);
 }
 
 function skippedSection(title: string, why: string): Section {

@@ -7,9 +7,9 @@ import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchService, DatabaseService } from "./databases.ts";
+import type { BenchDatabase, BenchService, CheckoutService, DatabaseService } from "./databases.ts";
 
-export type AppName = DatabaseService | "bff";
+export type AppName = DatabaseService | CheckoutService | "bff";
 
 export type RunningApp = {
   name: string;
@@ -33,7 +33,7 @@ process.on("exit", () => {
 
 // Variables our apps read; removed from the inherited environment so a developer's exports do not leak in.
 const APP_VARS =
-  /^(PORT|WRITE_DEADLINE_MS|QUEUE_PREFIX|REDIS_URL|SHUTDOWN_GRACE_MS|CORS_ORIGINS|TRUSTED_PROXIES|(USERS|PRODUCTS|INVENTORY|FAVORITES|CART|BFF|NOTIFICATIONS|BREAKER|LOG|AUTH|SERVICE|RATE_LIMIT|PASSWORD|ACCESS_TOKEN|REFRESH_TOKEN|WORKER|NOTIFY)_.*)$/;
+  /^(PORT|WRITE_DEADLINE_MS|QUEUE_PREFIX|REDIS_URL|SHUTDOWN_GRACE_MS|CORS_ORIGINS|TRUSTED_PROXIES|(USERS|PRODUCTS|INVENTORY|FAVORITES|CART|BFF|NOTIFICATIONS|ORDERS|PAYMENTS|PAYMENT|SAGA|CHECKOUT|BREAKER|LOG|AUTH|SERVICE|RATE_LIMIT|PASSWORD|ACCESS_TOKEN|REFRESH_TOKEN|WORKER|NOTIFY)_.*)$/;
 
 /**
  * Rate limits far above any load the bench sends (RATE_LIMIT_* is "<requests>/<seconds>"), so no request is
@@ -180,6 +180,42 @@ export async function startServices(dbUrls: Record<BenchService, string>, env: R
 /** Where an app finds each service (a service's URL, or a fault proxy's or a stub's). */
 export type UpstreamUrls = Record<BenchService, string>;
 
+/**
+ * Checkout's two services on their bench databases (scenario 8): payments, then orders, which reads the cart
+ * and prices and runs its saga against inventory, payments and cart with a service token of its own (its
+ * client secret from `secrets`, exchanged at users).
+ */
+export async function startCheckoutServices(
+  dbUrls: Record<CheckoutService, string>,
+  env: Record<string, string>,
+  secrets: AuthSecrets,
+  services: Services,
+): Promise<Record<CheckoutService, RunningApp>> {
+  const users = { USERS_URL: services.users.url };
+  const payments = await startApp("payments", { ...env, PAYMENTS_DATABASE_URL: dbUrls.payments, ...authEnv("payments", secrets), ...users });
+  const orders = await startApp("orders", {
+    ...env,
+    ORDERS_DATABASE_URL: dbUrls.orders,
+    ...authEnv("orders", secrets),
+    ...users,
+    CART_URL: services.cart.url,
+    PRODUCTS_URL: services.products.url,
+    INVENTORY_URL: services.inventory.url,
+    PAYMENTS_URL: payments.url,
+  });
+  return { orders, payments };
+}
+
+export type CheckoutStack = { services: Services; orders: RunningApp; payments: RunningApp; bff: RunningApp };
+
+/** The five services, orders and payments, and a BFF that knows orders (POST /checkout): scenario 8's stack. */
+export async function startCheckoutStack(dbUrls: Record<BenchDatabase, string>, env: Record<string, string>, secrets: AuthSecrets): Promise<CheckoutStack> {
+  const services = await startServices(dbUrls, env, secrets);
+  const { orders, payments } = await startCheckoutServices(dbUrls, env, secrets, services);
+  const bff = await startBff(env, { ...upstreamUrls(services), orders: orders.url });
+  return { services, orders, payments, bff };
+}
+
 export const upstreamUrls = (services: Services): UpstreamUrls => ({
   users: services.users.url,
   products: services.products.url,
@@ -189,12 +225,12 @@ export const upstreamUrls = (services: Services): UpstreamUrls => ({
 });
 
 /**
- * A BFF on the given upstreams with `env` (runEnv(): Redis for its rate limits); `settings` are its
+ * A BFF on the given upstreams (orders only where a scenario checks out) with `env` (runEnv(): Redis for its rate limits); `settings` are its
  * deadline/breaker/stale variables and override `env`. `options.root` runs another checkout's BFF.
  */
 export function startBff(
   env: Record<string, string>,
-  upstreams: UpstreamUrls,
+  upstreams: UpstreamUrls & { orders?: string },
   settings: Record<string, string> = {},
   label = "bff",
   options: StartOptions = {},
@@ -208,6 +244,8 @@ export function startBff(
       INVENTORY_URL: upstreams.inventory,
       FAVORITES_URL: upstreams.favorites,
       CART_URL: upstreams.cart,
+      // Without it the BFF would send a checkout to the default port, where a developer's orders may listen.
+      ...(upstreams.orders ? { ORDERS_URL: upstreams.orders } : {}),
       ...settings,
     },
     label,
