@@ -110,6 +110,7 @@ export function createCheckout(deps: CheckoutDeps) {
     const order = await sql.begin(async (tx) => {
       const order = await insertOrder(tx, { user_id: userId, total_cents, shipping_address: body.shipping_address, delivery_date, card_token: body.card_token, items });
       await logStep(tx, order.order_id, "placed", "succeeded", `${items.length} line(s), total ${total_cents}`);
+      await logStep(tx, order.order_id, "reserve", "started");
       await writeEvent(tx, {
         type: "order.created",
         payload: { order_id: order.order_id, user_id: userId, total_cents, items, shipping_address: body.shipping_address, delivery_date },

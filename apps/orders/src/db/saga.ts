@@ -23,16 +23,6 @@ export async function releaseLease(sql: AnySql, orderId: number, owner: string) 
   await sql`update orders set lease_owner = null, lease_until = null where order_id = ${orderId} and lease_owner = ${owner}`;
 }
 
-/** Marks the charge as attempted before the call leaves; from then on a compensation must ask payments. */
-export async function markStepStarted(sql: AnySql, orderId: number, step: SagaStep, owner: string, leaseMs: number): Promise<boolean> {
-  const rows = await sql`
-    update orders set lease_until = now() + ${ms(leaseMs)}::interval,
-      charge_attempted = charge_attempted or ${step === "charge"}, updated_at = now()
-    where order_id = ${orderId} and step = ${step} and lease_owner = ${owner}
-    returning order_id`;
-  return rows.length === 1;
-}
-
 export type Transition = {
   step: SagaStep;
   status?: OrderRow["status"];
@@ -53,9 +43,13 @@ export async function transition(tx: TransactionSql, orderId: number, owner: str
       status = coalesce(${to.status ?? null}, status),
       attempts = ${to.attempts ?? 0},
       next_attempt_at = now() + ${ms(to.nextAttemptInMs ?? 0)}::interval,
-      lease_until = now() + ${ms(leaseMs)}::interval,
       payment_id = coalesce(${to.payment_id ?? null}::uuid, payment_id),
       reservation_expires_at = coalesce(${to.reservation_expires_at ?? null}::timestamptz, reservation_expires_at),
+      -- Committed before the charge call leaves: from then on a compensation must ask payments.
+      charge_attempted = charge_attempted or ${to.step === "charge"},
+      -- A finished saga is nobody's: no lease left to release.
+      lease_owner = case when ${to.step} = 'done' then null else lease_owner end,
+      lease_until = case when ${to.step} = 'done' then null else now() + ${ms(leaseMs)}::interval end,
       failure_code = coalesce(${to.failure?.code ?? null}, failure_code),
       failure_details = coalesce(${to.failure?.details ? tx.json(to.failure.details as never) : null}::jsonb, failure_details),
       cancel_reason = coalesce(${to.failure?.reason ?? null}, cancel_reason),

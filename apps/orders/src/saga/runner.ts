@@ -1,6 +1,7 @@
-// Runs order sagas from their persisted state. A runner holds an order's lease while it drives it; before a
-// remote call it commits "started" (and, for the charge, that a charge was attempted), after it commits the
-// outcome and the next step in one transaction with the events it implies. A crash anywhere leaves a state
+// Runs order sagas from their persisted state. A runner holds an order's lease while it drives it; after each
+// remote call it commits the outcome, the next step (marked started: for the charge, also that a charge was
+// attempted) and the events it implies in one transaction, so every call has its state stored before it
+// and after it. A crash anywhere leaves a state
 // to resume from: the lease runs out, the sweeper finds the saga due, and the step runs again, which is safe
 // because every step is idempotent at the service it reaches. Transient failures are retried a few times in
 // process, then left to the sweeper with a growing backoff; a business failure turns the saga around to its
@@ -12,10 +13,10 @@ import type { Histogram } from "@storefront/shared/observability/metrics";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import type { OrdersClients } from "../clients.ts";
 import { listItems, logStep, type OrderRow, type SagaStep } from "../db/orders.ts";
-import { claimOrder, dueSagas, markStepStarted, releaseLease, transition, type Transition } from "../db/saga.ts";
+import { claimOrder, dueSagas, releaseLease, transition, type Transition } from "../db/saga.ts";
 import { KEY_RETENTION_HOURS } from "../checkout.ts";
 import { purgeKeys } from "../db/idempotency.ts";
-import { FORWARD, nextStep, runStep, type StepOutcome } from "./steps.ts";
+import { FORWARD, isRemote, nextStep, runStep, type StepOutcome } from "./steps.ts";
 
 /** A test-only switch (ORDERS_CRASH_AT="charge:after"): the process kills itself there, as a crash would. */
 export type CrashPoint = { step: SagaStep; when: "before" | "after" };
@@ -98,6 +99,9 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
       const row = await transition(tx, order.order_id, owner, leaseMs, order.step, to);
       if (!row) return null;
       await logStep(tx, order.order_id, order.step, log.outcome, log.detail ?? null);
+      // The next remote step is marked started in the same commit: its state is stored before its call
+      // (and, for the charge, that a charge was attempted: transition() sets it), with one commit a step.
+      if (to.step !== order.step && isRemote(to.step)) await logStep(tx, order.order_id, to.step, "started");
       for (const event of events) await writeEvent(tx, event);
       return row;
     });
@@ -157,8 +161,6 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
           continue;
         }
         const step = order.step;
-        if (!(await markStepStarted(sql, orderId, step, owner, leaseMs))) break;
-        await logStep(sql, orderId, step, "started");
         crashIf(step, "before");
         const startedAt = performance.now();
         const outcome = await runStep(step, { order, items, clients, now, giveUpMs, chargeMarginMs });

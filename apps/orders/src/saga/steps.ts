@@ -31,6 +31,9 @@ export type StepContext = {
 export const FORWARD: readonly SagaStep[] = ["reserve", "charge", "commit", "clear_cart", "confirm"];
 export const COMPENSATION: readonly SagaStep[] = ["refund", "release", "cancel"];
 
+/** Steps that call another service; confirm and cancel are the runner's own transactions, done ends. */
+export const isRemote = (step: SagaStep) => step !== "confirm" && step !== "cancel" && step !== "done";
+
 export const nextStep = (step: SagaStep): SagaStep => {
   const path = FORWARD.includes(step) ? FORWARD : COMPENSATION;
   return path[path.indexOf(step) + 1] ?? "done";
