@@ -23,7 +23,9 @@ export function startup(service: string, env: Env): Startup {
     process.exit(1);
   }
   const fail = (what: string, error: unknown): never => {
-    logger.error(`cannot start: ${what}`, { error: error instanceof Error ? error.message : String(error), stack: (error as Error)?.stack });
+    // The message names the problem; the stack only helps whoever debugs the app itself (LOG_LEVEL=debug).
+    const stack = logger.enabled("debug") ? { stack: (error as Error)?.stack } : {};
+    logger.error(`cannot start: ${what}`, { error: error instanceof Error ? error.message : String(error), ...stack });
     process.exit(1);
   };
   return {

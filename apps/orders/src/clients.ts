@@ -49,6 +49,14 @@ export type ClientsOptions = {
   fetch?: FetchFn;
 };
 
+/** The users service did not give us a service token (down, or refusing our secret): no call was made. */
+export class ServiceTokenError extends Error {
+  override name = "ServiceTokenError";
+  constructor(cause: unknown) {
+    super(`no service token from the users service: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
 /** The key of an order's one charge: a retry of the same step can never charge twice. */
 export const chargeKey = (orderId: number) => `order-${orderId}-charge`;
 
@@ -75,7 +83,18 @@ const unexpected = (upstream: string, reply: UpstreamReply) =>
   new UpstreamStatusError(upstream, reply.status, reply.body);
 
 export function createOrdersClients(options: ClientsOptions): OrdersClients {
-  const { credentials, deadlineMs } = options;
+  const { deadlineMs } = options;
+  // A failed token exchange is told apart from the service the call was for.
+  const credentials: ServiceCredentials = {
+    async headers(signal) {
+      try {
+        return await options.credentials.headers(signal);
+      } catch (err) {
+        throw new ServiceTokenError(err);
+      }
+    },
+    invalidate: (rejected) => options.credentials.invalidate(rejected),
+  };
   // No retries inside a call: the saga decides what a failed step means and when to try it again.
   const client = (name: string, url: string) => createUpstreamClient(name, url, { fetch: options.fetch, breaker: options.breaker, retry: null });
   const cart = client("cart", options.urls.cart);

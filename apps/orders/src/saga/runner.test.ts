@@ -97,6 +97,9 @@ describe("the saga", () => {
     expect((await getOrder(db.sql, id))!.status).toBe("confirmed");
     expect(fake.effects.filter((e) => e.startsWith("charge"))).toHaveLength(1);
     expect((await steps(id)).filter((s) => s === "commit:retrying")).toHaveLength(4);
+    // The history is the customer's to read: the service and what happened, not the runtime's message.
+    const details = (await listHistory(db.sql, id)).filter((h) => h.outcome === "retrying").map((h) => h.detail);
+    expect(new Set(details)).toEqual(new Set(["inventory could not be reached"]));
   });
 
   test("a charge whose answer was lost is resolved by asking payments: the charge is found, not repeated", async () => {

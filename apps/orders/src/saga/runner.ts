@@ -126,6 +126,7 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
         return move(order, { step: "refund", failure: outcome }, { outcome: "failed", detail: outcome.reason });
       case "retry": {
         const attempts = order.attempts + 1;
+        logger.warn("saga step will be retried", { order_id, step: order.step, attempts, detail: outcome.detail, error: outcome.error ?? null });
         return move(order, { step: order.step, attempts, nextAttemptInMs: backoff(attempts, outcome.afterMs) }, { outcome: "retrying", detail: outcome.detail });
       }
     }

@@ -4,7 +4,10 @@
 // cleared once per order), so running a step again after a crash repeats no effect. confirm and cancel are
 // local: the runner does them in its own transaction.
 import type { OrderLine } from "@storefront/shared/notifications/events";
-import type { OrdersClients } from "../clients.ts";
+import { CircuitOpenError } from "@storefront/shared/circuit-breaker";
+import { DeadlineExceededError } from "@storefront/shared/deadline";
+import { rootCause, UpstreamInvalidResponseError, UpstreamStatusError } from "@storefront/shared/upstream/errors";
+import { ServiceTokenError, type OrdersClients } from "../clients.ts";
 import type { OrderRow, SagaStep } from "../db/orders.ts";
 
 export type StepOutcome =
@@ -12,8 +15,8 @@ export type StepOutcome =
   | { kind: "succeeded"; detail?: string; patch?: { payment_id?: string; reservation_expires_at?: Date | null } }
   /** A business failure: compensate, and tell the customer `reason`. */
   | { kind: "failed"; code: string; reason: string; details?: Record<string, unknown> }
-  /** The outcome is unknown or the service unreachable: try the step again later. */
-  | { kind: "retry"; detail: string; afterMs?: number }
+  /** The outcome is unknown or the service unreachable: try the step again later. `error`: the raw cause, for the log. */
+  | { kind: "retry"; detail: string; afterMs?: number; error?: string }
   /** Not needed (e.g. refund with no charge attempted) or given up on harmlessly; go on. */
   | { kind: "skipped"; detail: string };
 
@@ -39,7 +42,25 @@ export const nextStep = (step: SagaStep): SagaStep => {
   return path[path.indexOf(step) + 1] ?? "done";
 };
 
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** The service each remote step calls, for history lines that name it. */
+const SERVICE: Partial<Record<SagaStep, string>> = { reserve: "inventory", commit: "inventory", release: "inventory", charge: "payments", refund: "payments", clear_cart: "cart" };
+
+/**
+ * What went wrong, in words fit for the order's history (the customer reads it): which service and how,
+ * never a driver's or runtime's message. The raw error goes to the log (the runner logs `error`).
+ */
+export function whatFailed(step: SagaStep, error: unknown): string {
+  const service = SERVICE[step] ?? "a service";
+  const cause = rootCause(error);
+  if (cause instanceof ServiceTokenError) return "the users service did not issue the order service's token";
+  if (cause instanceof DeadlineExceededError) return `${service} did not answer in time`;
+  if (cause instanceof CircuitOpenError) return `${service} is unavailable (its circuit breaker is open)`;
+  if (cause instanceof UpstreamStatusError) return `${service} answered ${cause.status}`;
+  if (cause instanceof UpstreamInvalidResponseError) return `${service} sent an answer that could not be used`;
+  return `${service} could not be reached`;
+}
+
+const rawMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const lines = (items: OrderLine[]) => items.map(({ product_id, quantity }) => ({ product_id, quantity }));
 const tooOld = (ctx: StepContext) => ctx.now() - ctx.order.created_at.getTime() > ctx.giveUpMs;
 
@@ -77,9 +98,9 @@ export async function runStep(step: SagaStep, ctx: StepContext): Promise<StepOut
     }
   } catch (error) {
     if (step === "charge") return resolveCharge(ctx, error);
-    if (step === "clear_cart" && tooOld(ctx)) return { kind: "skipped", detail: `gave up clearing the cart: ${describe(error)}` };
+    if (step === "clear_cart" && tooOld(ctx)) return { kind: "skipped", detail: `gave up clearing the cart: ${whatFailed(step, error)}` };
     if (step === "reserve" && tooOld(ctx)) return { kind: "failed", code: "UNAVAILABLE", reason: "the stock could not be reserved in time" };
-    return { kind: "retry", detail: describe(error) };
+    return { kind: "retry", detail: whatFailed(step, error), error: rawMessage(error) };
   }
 }
 
@@ -105,16 +126,16 @@ async function resolveCharge(ctx: StepContext, error: unknown): Promise<StepOutc
   try {
     records = await ctx.clients.payments(ctx.order.order_id);
   } catch (asking) {
-    return { kind: "retry", detail: `charge unresolved (${describe(error)}); payments cannot say yet: ${describe(asking)}` };
+    return { kind: "retry", detail: `charge unresolved (${whatFailed("charge", error)}), and payments cannot say yet`, error: `${rawMessage(error)}; asking: ${rawMessage(asking)}` };
   }
   const charged = records.find((p) => p.status === "succeeded" || p.status === "refunded");
-  if (charged) return { kind: "succeeded", detail: `resolved after "${describe(error)}": payment ${charged.payment_id} went through`, patch: { payment_id: charged.payment_id } };
+  if (charged) return { kind: "succeeded", detail: `resolved after "${whatFailed("charge", error)}": payment ${charged.payment_id} went through`, patch: { payment_id: charged.payment_id } };
   if (records.some((p) => p.status === "processing")) return { kind: "retry", detail: "payments is still processing the charge", afterMs: 500 };
   const declined = records.find((p) => p.status === "declined");
   if (declined) return { kind: "failed", code: "PAYMENT_DECLINED", reason: `payment declined (${declined.decline_reason ?? "declined"})` };
   // Payments has no record of it: nothing was charged. Charging again under the same key is safe.
   if (tooOld(ctx)) return { kind: "failed", code: "PAYMENT_FAILED", reason: "the payment could not be taken" };
-  return { kind: "retry", detail: `charge failed, nothing was charged: ${describe(error)}` };
+  return { kind: "retry", detail: `charge failed, nothing was charged: ${whatFailed("charge", error)}`, error: rawMessage(error) };
 }
 
 async function refund(ctx: StepContext): Promise<StepOutcome> {
