@@ -240,7 +240,7 @@ describe.skipIf(!redisUp)("checkout through the BFF", () => {
     const res = await bff(`/orders/${placed.body.order_id}/cancel`, { method: "POST", headers: session.auth });
     expect([200, 202]).toContain(res.status);
     const order = await settled(session, placed.body.order_id);
-    expect(order).toMatchObject({ status: "cancelled", cancel_reason: "cancelled by the customer" });
+    expect(order).toMatchObject({ status: "cancelled", cancel_reason: "at the customer's request" });
     expect((await paymentsOf(placed.body.order_id)).map((p) => p.status)).toEqual(["refunded"]);
     expect(await stockOf(5)).toEqual({ inventory: 10, on_hand: 10, reserved: 0 });
     // Cancelling again changes nothing.

@@ -76,7 +76,7 @@ export async function requestCancel(sql: AnySql, userId: number, orderId: number
       status = case when status = 'confirmed' then 'cancelling' else status end,
       step = case when status = 'confirmed' then 'refund' else step end,
       failure_code = case when status = 'confirmed' then 'CANCELLED' else failure_code end,
-      cancel_reason = case when status = 'confirmed' then 'cancelled by the customer' else cancel_reason end,
+      cancel_reason = case when status = 'confirmed' then 'at the customer''s request' else cancel_reason end,
       next_attempt_at = now(), attempts = 0, updated_at = now()
     where order_id = ${orderId} and user_id = ${userId} and status in ('pending', 'confirmed')
     returning ${ORDER_COLUMNS(sql)}`;

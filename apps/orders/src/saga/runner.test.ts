@@ -154,7 +154,7 @@ describe("the saga", () => {
     expect(await requestCancel(db.sql, 7, id)).toMatchObject({ status: "pending", cancel_requested: true });
     await r.run(id);
     const order = (await getOrder(db.sql, id))!;
-    expect(order).toMatchObject({ status: "cancelled", cancel_reason: "cancelled by the customer" });
+    expect(order).toMatchObject({ status: "cancelled", cancel_reason: "at the customer's request" });
     expect(fake.effects).toEqual([`reserve ${id}`, `charge ${id}`, expect.stringMatching(/^refund /), `release ${id}`]);
   });
 

@@ -152,7 +152,7 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
       while (order && order.step !== "done" && !stopped) {
         if (order.cancel_requested && FORWARD.includes(order.step)) {
           // The customer cancelled while the saga was going forward: compensate from here.
-          const reason = "cancelled by the customer";
+          const reason = "at the customer's request";
           order = await move(order, { step: "refund", failure: { code: "CANCELLED", reason } }, { outcome: "skipped", detail: reason });
           continue;
         }

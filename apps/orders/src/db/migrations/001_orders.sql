@@ -63,7 +63,8 @@ create table idempotency_keys (
   request_hash    text not null,
   order_id        integer references orders (order_id),
   response_status integer,
-  response_body   jsonb,
+  -- json, not jsonb: the replayed answer keeps its keys in the order first sent (jsonb would sort them).
+  response_body   json,
   claimed_until   timestamptz not null,
   created_at      timestamptz not null default now(),
   primary key (user_id, key)
