@@ -6,6 +6,10 @@ import { installProcessGuards } from "./process-guards.ts";
 
 type Closer = () => Promise<unknown> | unknown;
 
+let serving = false;
+/** Whether serveApp has taken over SIGINT/SIGTERM (startup.ts stops the process itself until then). */
+export const isServing = () => serving;
+
 export function serveApp(options: {
   app: Hono<any, any, any>;
   service: string;
@@ -56,5 +60,6 @@ export function serveApp(options: {
   // through to the default handler and kill in-flight requests; `stopping` makes it a no-op.
   process.on("SIGINT", () => void shutdown("SIGINT", 0));
   process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
+  serving = true;
   return server;
 }

@@ -3,6 +3,7 @@
 // naming it and exit code 1, not a stack trace.
 import { createLogger, logLevelFromEnv, type Logger } from "./observability/logger.ts";
 import { createObservability, type Observability } from "./observability/observability.ts";
+import { isServing } from "./serve.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -28,6 +29,15 @@ export function startup(service: string, env: Env): Startup {
     logger.error(`cannot start: ${what}`, { error: error instanceof Error ? error.message : String(error), ...stack });
     process.exit(1);
   };
+  // Stopped before it serves (a supervisor's Ctrl-C while the database starts): a clean exit, not a death by
+  // signal. Once serveApp has taken over, its graceful shutdown handles the signals instead.
+  const stopEarly = (signal: string) => {
+    if (isServing()) return;
+    logger.info(`${signal} during start-up: stopping`);
+    process.exit(0);
+  };
+  process.on("SIGINT", stopEarly);
+  process.on("SIGTERM", stopEarly);
   return {
     observability: createObservability(service, { logger }),
     settings(read) {

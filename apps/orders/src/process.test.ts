@@ -10,7 +10,9 @@ import { createTestDatabase } from "@storefront/shared/testing/test-database";
 import { createFaultProxy } from "@storefront/shared/testing/fault-proxy";
 import { deletePrefix, requireRedis, testRedisUrl, uniquePrefix } from "@storefront/shared/testing/test-redis";
 import { pollUntil } from "../../../tests/support/poll.ts";
-import { CHECKOUT_WAIT_MS, expectUp, runOrdersToExit, startOrders, type OrdersProcess } from "./testing/orders-process.ts";
+import { freePort } from "../../../tests/support/free-ports.ts";
+import { startProcess } from "../../../tests/support/processes.ts";
+import { CHECKOUT_WAIT_MS, ENTRY, expectUp, ordersEnv, runOrdersToExit, startOrders, type OrdersProcess } from "./testing/orders-process.ts";
 import { DEFAULT_CART_TOTAL, SLOW_CARD, startStandIns, type StandIns } from "./testing/upstream-stand-ins.ts";
 
 const redisUp = await requireRedis("the orders process fault tests");
@@ -374,8 +376,23 @@ describe.skipIf(!enabled)("the orders process, refusing to start", () => {
     expectNoStack(result);
   });
 
-  // The two database cases run each process once; the checks are split so the known bug below stays visible
-  // without hiding whether the rest holds.
+  test("SIGTERM while it waits for its database at start-up: exit 0 with a line saying so, not a death by signal", async () => {
+    const proxy = await createFaultProxy({ upstreamPort: 1, mode: { kind: "blackhole" } });
+    const proc = startProcess("orders", [ENTRY], ordersEnv({ ORDERS_DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/orders`, QUEUE_PREFIX: prefix, ...stubsEnv, PORT: String(freePort()) }));
+    try {
+      // Booted and waiting on the database (which never answers: 10 s until the connect timeout).
+      await Bun.sleep(1500);
+      proc.proc.kill("SIGTERM");
+      expect(await proc.exitWithin(5000)).toBe(0);
+      expect(proc.proc.signalCode ?? null).toBeNull();
+      expect(proc.output.some((line) => line.includes("SIGTERM during start-up: stopping"))).toBe(true);
+    } finally {
+      await proc.stop();
+      await proxy.close();
+    }
+  });
+
+  // The two database cases run each process once; the checks are split so each stays visible on its own.
   let refusedRun: Promise<{ code: number | null; lines: string[]; port: number }> | undefined;
   let silentRun: Promise<{ code: number | null; lines: string[]; port: number }> | undefined;
   /** A database port that refuses connections (nothing listens on it). */
