@@ -25,7 +25,24 @@ export type OrderConfirmed = { type: "order.confirmed"; payload: { order_id: num
 /** Compensated (refund, release) after a failed step or the customer's cancel; `reason` is for people. */
 export type OrderCancelled = { type: "order.cancelled"; payload: { order_id: number; user_id: number; reason: string } };
 
-export type OutboxEvent = BackInStock | PriceDropped | CartChanged | OrderCreated | OrderPaid | OrderConfirmed | OrderCancelled;
+/** The delivery service: a manager gave the order's delivery to a courier (the order has shipped). */
+export type DeliveryAssigned = { type: "delivery.assigned"; payload: { order_id: number; user_id: number; courier_id: number; courier_name: string } };
+/** The courier handed it over. */
+export type DeliveryDone = { type: "delivery.done"; payload: { order_id: number; user_id: number; courier_id: number } };
+/** Cancelled (the order was cancelled before the delivery was done). */
+export type DeliveryCanceled = { type: "delivery.canceled"; payload: { order_id: number; user_id: number; reason: string } };
+
+export type OutboxEvent =
+  | BackInStock
+  | PriceDropped
+  | CartChanged
+  | OrderCreated
+  | OrderPaid
+  | OrderConfirmed
+  | OrderCancelled
+  | DeliveryAssigned
+  | DeliveryDone
+  | DeliveryCanceled;
 export type EventType = OutboxEvent["type"];
 
 /** What a job on the notifications queue carries; the job's id is `event_id`. */
@@ -37,6 +54,10 @@ export type CartReminderJobData = { user_id: number; armed_by: string };
 export const cartReminderKey = (userId: number) => `cart-reminder:${userId}`;
 
 export const NOTIFICATIONS_QUEUE = "notifications";
+/** The delivery service's queue: the order events that create, activate and cancel deliveries. */
+export const DELIVERY_QUEUE = "delivery";
+/** The orders service's queue: what delivery did to an order (shipped, delivered). */
+export const ORDERS_QUEUE = "orders";
 
 /**
  * Which consuming services' queues hear each event type: the relay adds one job per subscribed queue (jobId =
@@ -47,10 +68,13 @@ export const SUBSCRIPTIONS: Readonly<Record<EventType, readonly string[]>> = {
   "stock.back_in_stock": [NOTIFICATIONS_QUEUE],
   "price.dropped": [NOTIFICATIONS_QUEUE],
   "cart.changed": [NOTIFICATIONS_QUEUE],
-  "order.created": [],
-  "order.paid": [],
+  "order.created": [DELIVERY_QUEUE],
+  "order.paid": [DELIVERY_QUEUE],
   "order.confirmed": [NOTIFICATIONS_QUEUE],
-  "order.cancelled": [NOTIFICATIONS_QUEUE],
+  "order.cancelled": [NOTIFICATIONS_QUEUE, DELIVERY_QUEUE],
+  "delivery.assigned": [ORDERS_QUEUE, NOTIFICATIONS_QUEUE],
+  "delivery.done": [ORDERS_QUEUE, NOTIFICATIONS_QUEUE],
+  "delivery.canceled": [ORDERS_QUEUE],
 };
 
 /** Every queue some event type is published to. */
