@@ -59,7 +59,7 @@ function startRelay(url: string) {
     },
   };
   // Default backoff (at most 2 s between attempts); a short poll only so the test's first event goes quickly.
-  relay = createOutboxRelay({ sql: db.sql, queues: { notifications: counted }, pollMs: 100, logger });
+  relay = createOutboxRelay({ sql: db.sql, queues: { notifications: counted }, subscriptions: { "cart.changed": ["notifications"] }, pollMs: 100, logger });
   relay.start();
   return { queue, lines, attempts: () => attempts, warnings: () => lines.filter((l) => l.level === "warn").map(({ level, msg }) => ({ level, msg })) };
 }
