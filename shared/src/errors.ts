@@ -31,7 +31,9 @@ export type ErrorCode =
   | "IDEMPOTENCY_KEY_REUSED"
   | "RESERVATION_EXPIRED"
   | "NOT_CANCELLABLE"
-  | "ORDER_CANCELLED";
+  | "ORDER_CANCELLED"
+  // Delivery's state machine refused a move; details name the current status.
+  | "INVALID_TRANSITION";
 
 /** `details`: more fields beside code and message where a client needs them, e.g. OUT_OF_STOCK's `products`. */
 export type ErrorBody = { error: { code: string; message: string } & Record<string, unknown> };
