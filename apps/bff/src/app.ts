@@ -12,7 +12,7 @@ import { docsRoutes } from "./routes/docs.ts";
 import { createProductsCache } from "./products-cache.ts";
 
 export type BffDeps = {
-  urls: { products: string; inventory: string; cart: string; favorites: string; notifications: string; users: string; orders: string };
+  urls: { products: string; inventory: string; cart: string; favorites: string; notifications: string; users: string; orders: string; delivery: string };
   /** Checks access tokens (the users service's keys); index.ts builds it, tests pass a test issuer's. */
   verifier: TokenVerifier;
   /** Origins whose browsers may call the BFF; none by default (same origin only). */
@@ -69,7 +69,8 @@ export function createApp(deps: BffDeps) {
   // past checkoutMs, where they have timed out anyway: its breaker opens on failures and timeouts.
   const ordersSlowCallMs = Math.max(deps.breaker?.slowCallMs ?? BREAKER_DEFAULTS.slowCallMs, checkoutMs);
   const orders = createUpstreamClient("orders", deps.urls.orders, { ...upstreamOptions, breaker: { ...upstreamOptions.breaker, slowCallMs: ordersSlowCallMs } });
-  const upstreams = [products, inventory, cart, favorites, notifications, users, orders];
+  const delivery = createUpstreamClient("delivery", deps.urls.delivery, upstreamOptions);
+  const upstreams = [products, inventory, cart, favorites, notifications, users, orders, delivery];
   obs.registry.gauge("bff_circuit_breaker_state", "1 for each upstream's current breaker state, 0 for the others.", ["upstream", "state"], function* () {
     for (const u of upstreams) {
       const state = u.breaker.state;
@@ -102,10 +103,10 @@ export function createApp(deps: BffDeps) {
     // The stricter limits on guessing passwords and making accounts; the general one on every public route.
     app.use("/auth/login", deps.rateLimits.auth);
     app.use("/auth/register", deps.rateLimits.auth);
-    for (const path of ["/auth/*", "/me", "/products/*", "/cart/*", "/favorites/*", "/notifications/*", "/checkout", "/orders/*", "/admin/*"]) app.use(path, deps.rateLimits.general);
+    for (const path of ["/auth/*", "/me", "/products/*", "/cart/*", "/favorites/*", "/notifications/*", "/checkout", "/orders/*", "/admin/*", "/courier/*"]) app.use(path, deps.rateLimits.general);
   }
   const api = apiRoutes({
-    upstreams: { products, inventory, cart, favorites, notifications, users, orders },
+    upstreams: { products, inventory, cart, favorites, notifications, users, orders, delivery },
     catalogue,
     deadlines: { productsMs, inventoryMs, writeMs, checkoutMs },
     degradedTotal,

@@ -23,6 +23,7 @@ const settings = start.settings(() => ({
     notifications: urlFromEnv(env, "NOTIFICATIONS_URL", "http://127.0.0.1:8004"),
     users: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
     orders: urlFromEnv(env, "ORDERS_URL", "http://127.0.0.1:8006"),
+    delivery: urlFromEnv(env, "DELIVERY_URL", "http://127.0.0.1:8008"),
   },
   corsOrigins: parseOrigins(env.CORS_ORIGINS),
   redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),

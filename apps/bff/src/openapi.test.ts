@@ -32,7 +32,7 @@ describe("the OpenAPI document", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.info.title).toBe("Storefront API");
     expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+$/);
-    for (const words of ["POST /auth/login", "Authorization: Bearer", "user1@storefront.test", "admin@storefront.test", "storefront-demo", "Idempotency-Key"]) {
+    for (const words of ["POST /auth/login", "Authorization: Bearer", "user1@storefront.test", "admin@storefront.test", "courier1@storefront.test", "storefront-demo", "Idempotency-Key"]) {
       expect(doc.info.description).toContain(words);
     }
   });
@@ -43,7 +43,21 @@ describe("the OpenAPI document", () => {
       .map((r) => `${r.method} ${r.path.replace(/\/:([^/]+)/g, "/{$1}")}`);
     const documented = operations.map((o) => `${o.method} ${o.path}`);
     expect([...new Set(served)].sort()).toEqual([...documented].sort());
-    expect(documented).toHaveLength(21);
+    expect(documented).toHaveLength(27);
+  });
+
+  test("a named schema that may be null says so: an order's delivery, a delivery's courier, a step's from", () => {
+    const schemas = doc.components.schemas as Record<string, any>;
+    for (const [schema, property, target] of [
+      ["Order", "delivery", "OrderDelivery"],
+      ["Delivery", "courier", "Courier"],
+      ["DeliveryStep", "from", "DeliveryStatus"],
+    ] as const) {
+      const [named, nothing, ...rest] = schemas[schema].properties[property].anyOf ?? [];
+      expect(JSON.stringify(named), `${schema}.${property}`).toContain(`"$ref":"#/components/schemas/${target}"`);
+      expect([nothing, ...rest], `${schema}.${property}`).toEqual([{ type: "null" }]);
+      expect(schemas[schema].required, `${schema}.${property}`).toContain(property);
+    }
   });
 
   test("leaves out the operational routes and the docs", () => {
@@ -122,6 +136,12 @@ describe("the OpenAPI document", () => {
       ["GET", "/orders"],
       ["GET", "/orders/{id}"],
       ["POST", "/orders/{id}/cancel"],
+      ["GET", "/admin/deliveries"],
+      ["GET", "/admin/deliveries/{id}"],
+      ["POST", "/admin/deliveries/{id}/courier"],
+      ["GET", "/admin/couriers"],
+      ["GET", "/courier/deliveries"],
+      ["POST", "/courier/deliveries/{id}/done"],
     ] as const) {
       expect(security(method, path)).toEqual([{ bearerAuth: [] }]);
     }
@@ -145,9 +165,9 @@ describe("POST /checkout in the document", () => {
     for (const status of ["201", "202", "402", "409"]) expect(responses[status].headers["Idempotent-Replayed"], status).toBeDefined();
   });
 
-  test("the error envelope declares the optional details: order_id, products, product_ids", () => {
+  test("the error envelope declares the optional details: order_id, products, product_ids, and a delivery's status", () => {
     const error = (doc.components.schemas.ErrorBody as any).properties.error;
-    expect(Object.keys(error.properties)).toEqual(["code", "message", "order_id", "products", "product_ids"]);
+    expect(Object.keys(error.properties)).toEqual(["code", "message", "order_id", "products", "product_ids", "status"]);
     expect(error.required).toEqual(["code", "message"]);
   });
 });
@@ -196,7 +216,26 @@ const order = {
   created_at: at,
   updated_at: at,
   history: [{ step: "payment", outcome: "succeeded", at, detail: null }],
+  delivery: null,
 };
+const shipped = { ...order, status: "shipped", delivery: { status: "activated", courier_name: "Courier One", updated_at: at } };
+const delivered = { ...order, status: "delivered", delivery: { status: "done", courier_name: "Courier One", updated_at: at } };
+const delivery = {
+  order_id: 41,
+  user_id: 7,
+  status: "activated",
+  shipping_address: address,
+  delivery_date: "2026-12-01",
+  courier: null,
+  version: 2,
+  created_at: at,
+  updated_at: at,
+  history: [
+    { from: null, to: "created", at, by: "event order.created" },
+    { from: "created", to: "activated", at, by: "event order.paid" },
+  ],
+};
+const withCourier = { ...delivery, courier: { courier_id: 1, name: "Courier One" }, version: 3 };
 
 const server = setupServer(
   ...happyHandlers,
@@ -220,6 +259,12 @@ const server = setupServer(
   ),
   http.get(`${urls.orders}/users/:id/orders/:oid`, () => HttpResponse.json(order)),
   http.post(`${urls.orders}/users/:id/orders/:oid/cancel`, () => HttpResponse.json({ ...order, status: "cancelled", cancel_reason: "customer" })),
+  http.get(`${urls.delivery}/deliveries`, () => HttpResponse.json({ deliveries: [delivery], next_after: 41 })),
+  http.get(`${urls.delivery}/deliveries/:id`, () => HttpResponse.json(delivery)),
+  http.post(`${urls.delivery}/deliveries/:id/courier`, () => HttpResponse.json(withCourier)),
+  http.get(`${urls.delivery}/couriers`, () => HttpResponse.json([{ courier_id: 1, name: "Courier One" }, { courier_id: 2, name: "Courier Two" }])),
+  http.get(`${urls.delivery}/couriers/me/deliveries`, () => HttpResponse.json({ deliveries: [withCourier], next_after: null })),
+  http.post(`${urls.delivery}/couriers/me/deliveries/:id/done`, () => HttpResponse.json({ ...withCourier, status: "done", version: 4 })),
 );
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
 afterEach(() => server.resetHandlers());
@@ -238,6 +283,7 @@ type Case = {
 const body = (value: unknown) => JSON.stringify(value);
 const customer = { user: 7 } as const;
 const admin = { user: 1, role: "admin" } as const;
+const courier = { user: 7, role: "courier" } as const;
 const checkingOut = (key = "key-1") => ({ ...customer, method: "POST", body: body(checkoutBody), headers: { "idempotency-key": key } });
 const ordersAnswers = (status: number, answer: object, headers: Record<string, string> = {}) => [
   http.post(`${urls.orders}/users/:id/orders`, () => HttpResponse.json(answer, { status, headers })),
@@ -493,6 +539,104 @@ const cases: Case[] = [
     init: { ...customer, method: "POST" },
     upstream: [http.post(`${urls.orders}/users/:id/orders/:oid/cancel`, () => HttpResponse.json(envelope("NOT_CANCELLABLE"), { status: 409 }))],
   },
+  {
+    name: "an order, shipped, with its delivery",
+    method: "GET",
+    template: "/orders/{id}",
+    path: "/orders/41",
+    status: 200,
+    init: customer,
+    upstream: [http.get(`${urls.orders}/users/:id/orders/:oid`, () => HttpResponse.json(shipped))],
+  },
+  {
+    name: "an order, delivered",
+    method: "GET",
+    template: "/orders/{id}",
+    path: "/orders/41",
+    status: 200,
+    init: customer,
+    upstream: [http.get(`${urls.orders}/users/:id/orders/:oid`, () => HttpResponse.json(delivered))],
+  },
+  { name: "the deliveries", method: "GET", template: "/admin/deliveries", path: "/admin/deliveries?status=activated&limit=1", status: 200, init: admin },
+  { name: "the deliveries, an unknown status", method: "GET", template: "/admin/deliveries", path: "/admin/deliveries?status=shipped", status: 400, init: admin },
+  { name: "the deliveries as a courier", method: "GET", template: "/admin/deliveries", path: "/admin/deliveries", status: 403, init: courier },
+  { name: "a delivery", method: "GET", template: "/admin/deliveries/{id}", path: "/admin/deliveries/41", status: 200, init: admin },
+  {
+    name: "a delivery that does not exist",
+    method: "GET",
+    template: "/admin/deliveries/{id}",
+    path: "/admin/deliveries/41",
+    status: 404,
+    init: admin,
+    upstream: [http.get(`${urls.delivery}/deliveries/:id`, () => HttpResponse.json(envelope("NOT_FOUND"), { status: 404 }))],
+  },
+  {
+    name: "assign a courier",
+    method: "POST",
+    template: "/admin/deliveries/{id}/courier",
+    path: "/admin/deliveries/41/courier",
+    status: 200,
+    init: { ...admin, method: "POST", body: body({ courier_id: 1 }) },
+  },
+  {
+    name: "assign a courier to a delivery that has one",
+    method: "POST",
+    template: "/admin/deliveries/{id}/courier",
+    path: "/admin/deliveries/41/courier",
+    status: 409,
+    init: { ...admin, method: "POST", body: body({ courier_id: 2 }) },
+    upstream: [http.post(`${urls.delivery}/deliveries/:id/courier`, () => HttpResponse.json(envelope("INVALID_TRANSITION", "taken", { status: "activated" }), { status: 409 }))],
+  },
+  {
+    name: "assign an unknown courier",
+    method: "POST",
+    template: "/admin/deliveries/{id}/courier",
+    path: "/admin/deliveries/41/courier",
+    status: 404,
+    init: { ...admin, method: "POST", body: body({ courier_id: 9 }) },
+    upstream: [http.post(`${urls.delivery}/deliveries/:id/courier`, () => HttpResponse.json(envelope("NOT_FOUND", "no courier 9"), { status: 404 }))],
+  },
+  {
+    name: "assign a courier given as text",
+    method: "POST",
+    template: "/admin/deliveries/{id}/courier",
+    path: "/admin/deliveries/41/courier",
+    status: 400,
+    init: { ...admin, method: "POST", body: body({ courier_id: "1" }) },
+  },
+  { name: "the couriers", method: "GET", template: "/admin/couriers", path: "/admin/couriers", status: 200, init: admin },
+  { name: "the couriers as a customer", method: "GET", template: "/admin/couriers", path: "/admin/couriers", status: 403, init: customer },
+  { name: "a courier's deliveries", method: "GET", template: "/courier/deliveries", path: "/courier/deliveries?status=activated", status: 200, init: courier },
+  { name: "a courier's deliveries without a token", method: "GET", template: "/courier/deliveries", path: "/courier/deliveries", status: 401 },
+  { name: "a courier's deliveries as an admin", method: "GET", template: "/courier/deliveries", path: "/courier/deliveries", status: 403, init: admin },
+  { name: "mark a delivery done", method: "POST", template: "/courier/deliveries/{id}/done", path: "/courier/deliveries/41/done", status: 200, init: { ...courier, method: "POST" } },
+  {
+    name: "mark a delivery done twice",
+    method: "POST",
+    template: "/courier/deliveries/{id}/done",
+    path: "/courier/deliveries/41/done",
+    status: 409,
+    init: { ...courier, method: "POST" },
+    upstream: [http.post(`${urls.delivery}/couriers/me/deliveries/:id/done`, () => HttpResponse.json(envelope("INVALID_TRANSITION", "done", { status: "done" }), { status: 409 }))],
+  },
+  {
+    name: "mark another courier's delivery done",
+    method: "POST",
+    template: "/courier/deliveries/{id}/done",
+    path: "/courier/deliveries/41/done",
+    status: 404,
+    init: { ...courier, method: "POST" },
+    upstream: [http.post(`${urls.delivery}/couriers/me/deliveries/:id/done`, () => HttpResponse.json(envelope("NOT_FOUND"), { status: 404 }))],
+  },
+  {
+    name: "mark a delivery done, delivery hanging",
+    method: "POST",
+    template: "/courier/deliveries/{id}/done",
+    path: "/courier/deliveries/41/done",
+    status: 504,
+    init: { ...courier, method: "POST" },
+    upstream: [http.post(`${urls.delivery}/couriers/me/deliveries/:id/done`, () => delay("infinite"))],
+  },
 ];
 
 describe("responseSchema: real answers match the document", () => {
@@ -516,11 +660,13 @@ describe("responseSchema: real answers match the document", () => {
     }
   });
 
-  test("a service token on a user's route: 403 as documented", async () => {
+  test("a service token on a user's, an admin's or a courier's route: 403 as documented", async () => {
     for (const [method, path] of [
       ["GET", "/favorites"],
       ["GET", "/orders"],
       ["POST", "/checkout"],
+      ["GET", "/admin/deliveries"],
+      ["GET", "/courier/deliveries"],
     ] as const) {
       const res = await app.request(path, { method, headers: await issuer.auth("notifications", "service") });
       expect(res.status).toBe(403);
@@ -568,6 +714,17 @@ describe("responseSchema: real answers match the document", () => {
     expect(responseProblem("GET", "/cart", 200, [{ product_id: 1 }])).toContain("quantity");
     expect(responseProblem("POST", "/auth/login", 200, { ...tokens, token_type: "bearer" })).toContain("token_type");
     expect(responseProblem("GET", "/me", 500, { error: { code: "INTERNAL" } })).toContain("message");
+    // An order's delivery is a required key (null until delivery reports), in delivery's own statuses.
+    const { delivery: _, ...withoutDelivery } = order;
+    expect(responseProblem("GET", "/orders/41", 200, withoutDelivery)).toContain("delivery");
+    expect(responseProblem("GET", "/orders/41", 200, { ...shipped, delivery: { ...shipped.delivery, status: "assigned" } })).toContain("at delivery");
+    expect(responseProblem("GET", "/orders/41", 200, { ...order, status: "returned" })).toContain("status");
+    // INVALID_TRANSITION's status is a delivery status; a delivery's history steps are too.
+    expect(responseProblem("POST", "/courier/deliveries/41/done", 409, envelope("INVALID_TRANSITION", "x", { status: "done" }))).toBeUndefined();
+    expect(responseProblem("POST", "/courier/deliveries/41/done", 409, envelope("INVALID_TRANSITION", "x", { status: "shipped" }))).toContain("status");
+    expect(responseProblem("GET", "/admin/deliveries/41", 200, { ...delivery, history: [{ from: null, to: "created", at, by: 1 }] })).toContain("by");
+    expect(responseProblem("GET", "/admin/deliveries/41", 200, { ...delivery, courier: { courier_id: 1 } })).toContain("at courier");
+    expect(responseProblem("GET", "/admin/couriers", 200, [{ courier_id: 1, name: "Courier One", user_id: 7 }])).toContain("user_id");
   });
 
   test("undocumented operations and statuses have no schema; a 204 has NO_CONTENT", () => {

@@ -9,7 +9,7 @@ import { apiRoutes, type Api } from "./routes/api.ts";
 export const API_VERSION = "1.0.0";
 
 const DESCRIPTION = `The storefront's single entry point for clients: the product listing, the caller's cart, favorites,
-orders and notifications, checkout, accounts, and what admins change.
+orders and notifications, checkout, accounts, what admins change, and deliveries (managers and couriers).
 
 **Getting a token.** \`POST /auth/login\` with an email and a password answers an \`access_token\` (a JWT, valid for
 \`expires_in\` seconds) and a \`refresh_token\`. Send the access token as \`Authorization: Bearer <access_token>\`
@@ -18,7 +18,8 @@ each refresh token works once. \`POST /auth/register\` makes a new customer acco
 
 **Demo accounts**, seeded by the users service, all with the password \`storefront-demo\`:
 \`user1@storefront.test\` to \`user5@storefront.test\` are customers with carts and favorites;
-\`admin@storefront.test\` is an admin (the \`/admin\` routes).
+\`admin@storefront.test\` is an admin (the \`/admin\` routes); \`courier1@storefront.test\` and
+\`courier2@storefront.test\` are couriers (the \`/courier\` routes).
 
 **Errors** are always \`{"error": {"code": "...", "message": "..."}}\`: branch on \`code\`, show \`message\`. A malformed
 or expired token is a 401 UNAUTHENTICATED on every route that looks at it, the listing included (it also serves
@@ -37,6 +38,8 @@ const TAGS = [
   { name: "notifications", description: "The caller's in-app inbox: back in stock, price dropped." },
   { name: "auth", description: "Accounts, logging in and out, and the caller's own account." },
   { name: "admin", description: "Stock and products: admins only." },
+  { name: "deliveries", description: "Managing deliveries: reading them and assigning couriers. Admins only." },
+  { name: "courier", description: "A courier's own deliveries: reading them and marking them delivered. Couriers only." },
 ];
 
 export function openApiDocument(api: Api) {
@@ -73,6 +76,7 @@ function describedOperations(): Operation[] {
     notifications: client("notifications"),
     users: client("users"),
     orders: client("orders"),
+    delivery: client("delivery"),
   };
   const catalogue = createProductsCache({ products: upstreams.products, ttlMs: 0, swrMs: 0, staleMaxMs: 0, refreshDeadlineMs: 1 });
   const api = apiRoutes({ upstreams, catalogue, deadlines: { productsMs: 1, inventoryMs: 1, writeMs: 1, checkoutMs: 1 } });

@@ -1,5 +1,6 @@
 // Test kit for the BFF: fake upstream addresses, msw handlers for the happy path and an app built on them.
 import { http, HttpResponse } from "msw";
+import type { Role } from "@storefront/shared/auth/identity";
 import { createTestIssuer } from "@storefront/shared/testing/token-issuer";
 import { createApp } from "./app.ts";
 
@@ -14,6 +15,7 @@ export const urls = {
   notifications: "http://notifications.test",
   users: "http://users.test",
   orders: "http://orders.test",
+  delivery: "http://delivery.test",
 };
 
 export const catalogue = [
@@ -43,14 +45,14 @@ export const testApp = () => createApp({ urls, verifier: issuer.verifier, deadli
 
 // One token per user and role, as one client holds one: concurrent calls of a user may then share upstream calls.
 const tokens = new Map<string, Promise<string>>();
-const tokenOf = (user: string | number, role: "customer" | "admin" = "customer") => {
+const tokenOf = (user: string | number, role: Role = "customer") => {
   const key = `${user}/${role}`;
   if (!tokens.has(key)) tokens.set(key, issuer.token(user, role));
   return tokens.get(key)!;
 };
 
 /** `user`: the request carries that user's access token (role customer; `role` to change it). */
-export async function call(app: ReturnType<typeof createApp>, path: string, init: RequestInit & { user?: string | number; role?: "customer" | "admin" } = {}) {
+export async function call(app: ReturnType<typeof createApp>, path: string, init: RequestInit & { user?: string | number; role?: Role } = {}) {
   const headers = new Headers(init.headers);
   if (init.user !== undefined) headers.set("authorization", `Bearer ${await tokenOf(init.user, init.role)}`);
   if (init.body !== undefined) headers.set("content-type", "application/json");

@@ -2,6 +2,7 @@
 // it and why, and the security requirements of routes that need or accept an access token.
 import { z } from "@hono/zod-openapi";
 import { DEFAULT_BODY_LIMIT_BYTES } from "@storefront/shared/service-app";
+import { DeliveryStatus } from "../routes/delivery-status.ts";
 
 /** The name of the security scheme (HTTP bearer, a JWT from POST /auth/login). */
 export const BEARER_AUTH = "bearerAuth";
@@ -31,7 +32,8 @@ export const ErrorBody = z
       code: z.string().openapi({
         description: "Machine-readable: BAD_REQUEST, UNAUTHENTICATED, INVALID_CREDENTIALS, FORBIDDEN, NOT_FOUND, CONFLICT, EMAIL_TAKEN, "
           + "PAYLOAD_TOO_LARGE, RATE_LIMITED, INTERNAL, UPSTREAM_ERROR, UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT, AUTH_UNAVAILABLE; "
-          + "at checkout also CART_EMPTY, PAYMENT_DECLINED, OUT_OF_STOCK, ORDER_CANCELLED, IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_KEY_REUSED, and NOT_CANCELLABLE on a cancel.",
+          + "at checkout also CART_EMPTY, PAYMENT_DECLINED, OUT_OF_STOCK, ORDER_CANCELLED, IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_KEY_REUSED, NOT_CANCELLABLE on a cancel, "
+          + "and INVALID_TRANSITION on a delivery's change.",
         example: "BAD_REQUEST",
       }),
       message: z.string().openapi({ description: "For people; never parse it.", example: "invalid json: quantity: Too big: expected number to be <=999" }),
@@ -42,6 +44,7 @@ export const ErrorBody = z
         .array(z.number().int().positive())
         .optional()
         .openapi({ description: "CONFLICT at checkout: the products in the cart that are no longer sold." }),
+      status: DeliveryStatus.optional().openapi({ description: "INVALID_TRANSITION: the delivery's status now, which the change does not apply to." }),
     }),
   })
   .openapi("ErrorBody");

@@ -6,9 +6,11 @@ import type { ProductsCache } from "../products-cache.ts";
 import { BEARER_AUTH, BEARER_SCHEME } from "../openapi/responses.ts";
 import { openApiRouter } from "../openapi/router.ts";
 import { adminRoutes } from "./admin.ts";
+import { adminDeliveriesRoutes } from "./admin-deliveries.ts";
 import { authRoutes } from "./auth.ts";
 import { cartRoutes } from "./cart.ts";
 import { checkoutRoutes } from "./checkout.ts";
+import { courierRoutes } from "./courier.ts";
 import { favoritesRoutes } from "./favorites.ts";
 import { listingRoutes } from "./listing.ts";
 import { meRoutes } from "./me.ts";
@@ -16,20 +18,22 @@ import { notificationsRoutes } from "./notifications.ts";
 import { ordersRoutes } from "./orders.ts";
 
 export type ApiDeps = {
-  upstreams: Record<"products" | "inventory" | "cart" | "favorites" | "notifications" | "users" | "orders", UpstreamClient>;
+  upstreams: Record<"products" | "inventory" | "cart" | "favorites" | "notifications" | "users" | "orders" | "delivery", UpstreamClient>;
   catalogue: ProductsCache;
-  /** writeMs: every forwarded call but checkout and cancel, which wait on payment and stock (checkoutMs). */
+  /** writeMs: every forwarded call (deliveries included) but checkout and cancel, which wait on payment and stock (checkoutMs). */
   deadlines: { productsMs: number; inventoryMs: number; writeMs: number; checkoutMs: number };
   degradedTotal?: Counter;
 };
 
 export function apiRoutes({ upstreams, catalogue, deadlines, degradedTotal }: ApiDeps) {
   const { productsMs, inventoryMs, writeMs, checkoutMs } = deadlines;
-  const { products, inventory, cart, favorites, notifications, users, orders } = upstreams;
+  const { products, inventory, cart, favorites, notifications, users, orders, delivery } = upstreams;
   const api = openApiRouter()
     .route("/auth", authRoutes(users, writeMs))
     .route("/me", meRoutes(users, writeMs))
     .route("/admin", adminRoutes({ products, inventory }, writeMs, catalogue.expire))
+    .route("/admin", adminDeliveriesRoutes(delivery, writeMs))
+    .route("/courier", courierRoutes(delivery, writeMs))
     .route("/products", listingRoutes({ catalogue, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, degradedTotal }))
     .route("/cart", cartRoutes(cart, writeMs))
     .route("/favorites", favoritesRoutes(favorites, writeMs))

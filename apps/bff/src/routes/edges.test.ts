@@ -191,7 +191,31 @@ describe("rate limits on every public route", () => {
         checked++;
       }
     }
-    expect(checked).toBe(21);
+    expect(checked).toBe(27);
+  });
+
+  test("a courier's and an admin's delivery routes count against their user's quota", async () => {
+    server.use(
+      http.get(`${urls.delivery}/couriers/me/deliveries`, () => HttpResponse.json({ deliveries: [], next_after: null })),
+      http.post(`${urls.delivery}/couriers/me/deliveries/:id/done`, () => HttpResponse.json({ error: { code: "NOT_FOUND", message: "no delivery 4 of yours" } }, { status: 404 })),
+      http.get(`${urls.delivery}/couriers`, () => HttpResponse.json([])),
+    );
+    const app = limitedApp();
+    const remaining = (res: Response) => Number(/"user";r=(\d+)/.exec(res.headers.get("ratelimit") ?? "")?.[1]);
+    const courier = await issuer.auth(7, "courier");
+    const list = await app.request("/courier/deliveries", { headers: courier });
+    const done = await app.request("/courier/deliveries/4/done", { method: "POST", headers: courier });
+    expect([list.status, done.status]).toEqual([200, 404]);
+    for (const res of [list, done]) expect(res.headers.get("ratelimit")).toMatch(/"user";r=\d+/);
+    expect(remaining(done)).toBe(remaining(list) - 1);
+    // A refusal counts too: a customer cannot probe the courier routes for free.
+    const customer = await issuer.auth(5);
+    const first = await app.request("/courier/deliveries", { headers: customer });
+    const second = await app.request("/admin/couriers", { headers: customer });
+    expect([first.status, second.status]).toEqual([403, 403]);
+    expect(remaining(second)).toBe(remaining(first) - 1);
+    const admin = await issuer.auth(1, "admin");
+    expect(remaining(await app.request("/admin/couriers", { headers: admin }))).toBeGreaterThan(0);
   });
 
   test("a user's checkout and orders count against the user's quota", async () => {

@@ -201,11 +201,17 @@ describe("a token from another issuer", () => {
     ["POST", "/orders/1/cancel"],
     ["PUT", "/admin/products/1/inventory", { inventory: 3 }],
     ["PATCH", "/admin/products/1", { price_cents: 100 }],
+    ["GET", "/admin/deliveries"],
+    ["GET", "/admin/deliveries/1"],
+    ["POST", "/admin/deliveries/1/courier", { courier_id: 1 }],
+    ["GET", "/admin/couriers"],
+    ["GET", "/courier/deliveries"],
+    ["POST", "/courier/deliveries/1/done"],
   ];
 
   test("is a 401 with error=invalid_token on every route that looks at the token, and reaches nothing", async () => {
     const stranger = await createTestIssuer();
-    for (const role of ["customer", "admin"] as const) {
+    for (const role of ["customer", "admin", "courier"] as const) {
       const auth = await stranger.auth(1, role);
       for (const [method, path, body] of looksAtTheToken) {
         const res = await call(app, path, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { delay, http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { createApp } from "../app.ts";
+import { responseProblem } from "../openapi.ts";
 import { call, DEADLINES, issuer, NO_CACHE, testApp, urls } from "../test-upstreams.ts";
 
 type Seen = { method: string; path: string; search: string; authorization: string | null; body: string };
@@ -27,6 +28,7 @@ const order = {
   created_at: at,
   updated_at: at,
   history: [{ step: "payment", outcome: "succeeded", at, detail: null }],
+  delivery: null,
 };
 const page = { orders: [{ order_id: 41, status: "confirmed", total_cents: 4980, item_count: 2, created_at: at }], next_after: null };
 const cancelled = { ...order, status: "cancelled", cancel_reason: "customer" };
@@ -75,6 +77,20 @@ describe("the caller's orders are read from orders", () => {
     expect(theirs.status).toBe(404);
     expect(theirs.body).toEqual(envelope("NOT_FOUND", "no order 41"));
     expect((await received()).map((r) => `${r.method} ${r.path}`)).toEqual(["GET /users/7/orders/41", "GET /users/3/orders/41"]);
+  });
+});
+
+describe("an order's delivery", () => {
+  test.each([
+    ["shipped: a courier has it", { ...order, status: "shipped", delivery: { status: "activated", courier_name: "Courier One", updated_at: at } }],
+    ["delivered", { ...order, status: "delivered", delivery: { status: "done", courier_name: "Courier One", updated_at: at } }],
+    ["its delivery cancelled with the order", { ...cancelled, delivery: { status: "canceled", courier_name: null, updated_at: at } }],
+  ])("GET /orders/:id of an order %s comes back as it is, and as documented", async (_, answer) => {
+    server.use(http.get(`${urls.orders}/users/:id/orders/:oid`, () => HttpResponse.json(answer)));
+    const res = await call(app, "/orders/41", { user: 7 });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(answer);
+    expect(responseProblem("GET", "/orders/41", 200, res.body)).toBeUndefined();
   });
 });
 

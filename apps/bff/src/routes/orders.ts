@@ -9,6 +9,7 @@ import { positiveIntString } from "@storefront/shared/validate";
 import { forward } from "../forward.ts";
 import { errorResponses, jsonResponse, needsToken } from "../openapi/responses.ts";
 import { openApiRouter, passedOn } from "../openapi/router.ts";
+import { DeliveryStatus } from "./delivery-status.ts";
 
 const MAX_PAGE = 100;
 
@@ -17,7 +18,9 @@ export const ORDER_STATUSES = ["pending", "confirmed", "cancelling", "cancelled"
 const orderId = z.number().int().positive().openapi({ example: 41 });
 const cents = z.number().int().min(0);
 export const OrderStatus = z.enum(ORDER_STATUSES).openapi("OrderStatus", {
-  description: "pending: payment or stock still being settled; confirmed: paid and reserved; cancelling: being undone; cancelled; shipped; delivered.",
+  description:
+    "pending: payment or stock still being settled; confirmed: paid and reserved; cancelling: being undone; cancelled; " +
+    "shipped: a courier has it (it can no longer be cancelled); delivered.",
 });
 export const OrderItem = z
   .strictObject({
@@ -48,6 +51,13 @@ export const OrderStep = z
     detail: z.string().nullable(),
   })
   .openapi("OrderStep");
+export const OrderDelivery = z
+  .strictObject({
+    status: DeliveryStatus,
+    courier_name: z.string().nullable().openapi({ description: "The courier who has it; null until one is assigned.", example: "Courier One" }),
+    updated_at: z.iso.datetime().openapi({ description: "When the delivery last changed." }),
+  })
+  .openapi("OrderDelivery");
 export const Order = z
   .strictObject({
     order_id: orderId,
@@ -60,6 +70,8 @@ export const Order = z
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
     history: z.array(OrderStep).openapi({ description: "What the checkout (and any cancel) did, oldest first." }),
+    // Not OrderDelivery.nullable(): the document generator drops the null from a named schema's nullable().
+    delivery: z.union([OrderDelivery, z.null()]).openapi({ description: "Where its delivery stands; null until delivery reports on it." }),
   })
   .openapi("Order");
 export const OrderSummary = z
@@ -123,7 +135,7 @@ const one = createRoute({
   path: "/{id}",
   tags,
   summary: "One of the caller's orders",
-  description: "With its items, address and history. Where a checkout's `Location` points while the order is pending.",
+  description: "With its items, address, history and delivery. Where a checkout's `Location` points while the order is pending.",
   security: needsToken,
   request: { params: orderParams },
   responses: { 200: jsonResponse("The order.", Order), ...errorResponses([400, 401, 403, 404], { 403: FORBIDDEN, 404: NOT_YOURS }) },

@@ -173,7 +173,7 @@ describe("GET /health/upstreams", () => {
   test("shows each upstream's breaker", async () => {
     const { status, body } = await call(app, "/health/upstreams");
     expect(status).toBe(200);
-    expect(body.upstreams.map((u: any) => u.name)).toEqual(["products", "inventory", "cart", "favorites", "notifications", "users", "orders"]);
+    expect(body.upstreams.map((u: any) => u.name)).toEqual(["products", "inventory", "cart", "favorites", "notifications", "users", "orders", "delivery"]);
     expect(body.upstreams[0]).toEqual({ name: "products", state: "closed", calls: 0, failures: 0, slow: 0, half_open_in_ms: null });
   });
 });

@@ -1,10 +1,12 @@
-// Stand-ins for products, inventory, cart, favorites, notifications, orders and users (its JWKS) on one real port, for
+// Stand-ins for products, inventory, cart, favorites, notifications, orders, delivery and users (its JWKS) on one real port, for
 // the BFF's process-level fault tests: fixed data, and every write recorded by its x-request-id so a test can
 // tell whether one reached the service more than once. User routes answer only calls carrying a Bearer token.
 export type FaultStubs = {
   port: number;
   url: string;
   catalogue: { product_id: number; product_name: string; price_cents: number }[];
+  /** What GET /couriers answers. */
+  couriers: { courier_id: number; name: string }[];
   /** Lines in every user's cart. */
   cartLines: number;
   /** A mark to pass to writesSince(). */
@@ -18,6 +20,23 @@ export type FaultStubs = {
 export function startFaultStubs(jwks: { keys: object[] }): FaultStubs {
   const catalogue = [1, 2, 3, 4, 5].map((id) => ({ product_id: id, product_name: `Product ${id}`, price_cents: 100 * id }));
   const cartLines = 2;
+  const couriers = [
+    { courier_id: 1, name: "Courier One" },
+    { courier_id: 2, name: "Courier Two" },
+  ];
+  const at = "2026-11-22T10:00:00.000Z";
+  const doneDelivery = (orderId: number) => ({
+    order_id: orderId,
+    user_id: 5,
+    status: "done",
+    shipping_address: { name: "Ada", line1: "1 Road", city: "Town", postal_code: "1000", country: "BE" },
+    delivery_date: null,
+    courier: couriers[0],
+    version: 4,
+    created_at: at,
+    updated_at: at,
+    history: [{ from: "activated", to: "done", at, by: "courier 1" }],
+  });
   const writes: string[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -49,6 +68,16 @@ export function startFaultStubs(jwks: { keys: object[] }): FaultStubs {
         return Response.json({ order_id: writes.length, status: "confirmed", total_cents: 0, items: [] }, { status: 201 });
       }
       if (req.method === "GET" && /^\/users\/\d+\/orders$/.test(pathname)) return Response.json({ orders: [], next_after: null });
+      // Delivery: the couriers, and a courier marking a delivery done (a write).
+      if (/^\/(couriers|deliveries)(\/|$)/.test(pathname) && !req.headers.get("authorization")?.startsWith("Bearer ")) {
+        return Response.json({ error: { code: "UNAUTHENTICATED", message: "the BFF did not pass the caller's token on" } }, { status: 401 });
+      }
+      if (req.method === "GET" && pathname === "/couriers") return Response.json(couriers);
+      const done = /^\/couriers\/me\/deliveries\/(\d+)\/done$/.exec(pathname);
+      if (req.method === "POST" && done) {
+        writes.push(req.headers.get("x-request-id") ?? "(none)");
+        return Response.json(doneDelivery(Number(done[1])));
+      }
       return Response.json({ error: { code: "NOT_FOUND", message: `no stub for ${req.method} ${pathname}` } }, { status: 404 });
     },
   });
@@ -56,6 +85,7 @@ export function startFaultStubs(jwks: { keys: object[] }): FaultStubs {
     port: server.port!,
     url: `http://127.0.0.1:${server.port}`,
     catalogue,
+    couriers,
     cartLines,
     writesSeen: () => writes.length,
     writesSince(mark) {
