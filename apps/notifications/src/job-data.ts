@@ -8,6 +8,8 @@ import {
   type BackInStock,
   type CartChanged,
   type CartReminderJobData,
+  type DeliveryAssigned,
+  type DeliveryDone,
   type OrderCancelled,
   type OrderConfirmed,
   type PriceDropped,
@@ -59,6 +61,17 @@ const orderCancelled = z.object({
   // The reason goes into the title the customer reads: a blank one would leave "cancelled: " hanging.
   payload: z.object({ order_id: id, user_id: id, reason: z.string().refine((s) => s.trim() !== "", "must not be blank") }),
 });
+const deliveryAssigned = z.object({
+  ...envelope,
+  type: z.literal("delivery.assigned"),
+  // The courier's name goes into the body the customer reads.
+  payload: z.object({ order_id: id, user_id: id, courier_id: id, courier_name: z.string().max(200).refine((s) => s.trim() !== "", "must not be blank") }),
+});
+const deliveryDone = z.object({
+  ...envelope,
+  type: z.literal("delivery.done"),
+  payload: z.object({ order_id: id, user_id: id, courier_id: id }),
+});
 /** armed_at (the arming change's occurred_at) is ours, beyond the contract's fields; older jobs may lack it. */
 const cartReminder = z.object({ user_id: id, armed_by: z.string().min(1), armed_at: envelope.occurred_at.optional() });
 
@@ -71,6 +84,8 @@ export type ParsedJob =
   | { name: "cart.changed"; data: CartChanged & Envelope }
   | { name: "order.confirmed"; data: OrderConfirmed & Envelope }
   | { name: "order.cancelled"; data: OrderCancelled & Envelope }
+  | { name: "delivery.assigned"; data: DeliveryAssigned & Envelope }
+  | { name: "delivery.done"; data: DeliveryDone & Envelope }
   | { name: typeof CART_REMINDER; data: ReminderData };
 
 const schemas = {
@@ -79,6 +94,8 @@ const schemas = {
   "cart.changed": cartChanged,
   "order.confirmed": orderConfirmed,
   "order.cancelled": orderCancelled,
+  "delivery.assigned": deliveryAssigned,
+  "delivery.done": deliveryDone,
   [CART_REMINDER]: cartReminder,
 } as const;
 

@@ -1,5 +1,5 @@
 // The words a user reads for each kind of event: title and body, the same in the inbox and the webhook.
-import type { BackInStock, OrderCancelled, OrderConfirmed, PriceDropped } from "@storefront/shared/notifications/events";
+import type { BackInStock, DeliveryAssigned, DeliveryDone, OrderCancelled, OrderConfirmed, PriceDropped } from "@storefront/shared/notifications/events";
 
 export type Content = { title: string; body: string };
 
@@ -29,4 +29,15 @@ export const orderConfirmedContent = ({ order_id, total_cents }: OrderConfirmed[
 export const orderCancelledContent = ({ order_id, reason }: OrderCancelled["payload"]): Content => ({
   title: `Order #${order_id} cancelled: ${reason}`,
   body: "Any payment has been refunded and the items you ordered were released.",
+});
+
+export const deliveryAssignedContent = ({ order_id, courier_name }: DeliveryAssigned["payload"]): Content => ({
+  title: `Order #${order_id} is on its way`,
+  body: `${courier_name} has your order and is bringing it to you.`,
+});
+
+// delivery.done names the courier by id only: the body does not guess a name.
+export const deliveryDoneContent = ({ order_id }: DeliveryDone["payload"]): Content => ({
+  title: `Order #${order_id} delivered`,
+  body: "Your order has been handed over. Thank you for shopping with us.",
 });

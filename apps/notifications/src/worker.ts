@@ -14,6 +14,7 @@ import type { FavoritesClient } from "./clients/favorites.ts";
 import { NoHandlerError, parseJob } from "./job-data.ts";
 import { processCartChanged, processCartReminder } from "./processors/cart-reminder.ts";
 import type { ProcessorContext } from "./processors/context.ts";
+import { processDeliveryEvent } from "./processors/delivery-event.ts";
 import { processOrderEvent } from "./processors/order-event.ts";
 import { processProductEvent } from "./processors/product-event.ts";
 import { createOutageLog, type OutageLog } from "./redis-outage.ts";
@@ -80,6 +81,9 @@ export function createNotificationsWorker(options: NotificationsWorkerOptions): 
       case "order.confirmed":
       case "order.cancelled":
         return processOrderEvent(ctx, parsed.data, signal);
+      case "delivery.assigned":
+      case "delivery.done":
+        return processDeliveryEvent(ctx, parsed.data, signal);
       case CART_REMINDER:
         return processCartReminder(ctx, parsed.data, signal);
       default: {

@@ -1,17 +1,21 @@
 // Starts the orders service: config from the environment, database, migrations, the outbox relay, the saga
-// runner (whose sweeper resumes sagas a crash left unfinished) and the HTTP server. The saga calls inventory,
-// payments and cart with a service token of its own, exchanged at the users service for SERVICE_CLIENT_ID and
-// SERVICE_CLIENT_SECRET; callers' tokens are checked against the users service's published keys (USERS_URL).
+// runner (whose sweeper resumes sagas a crash left unfinished), the worker applying delivery events (queue
+// "orders") and the HTTP server. The saga calls inventory, payments and cart with a service token of its own,
+// exchanged at the users service for SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET; callers' tokens are checked
+// against the users service's published keys (USERS_URL).
+import { Redis } from "ioredis";
 import { createServiceCredentials } from "@storefront/shared/auth/service-credentials";
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
 import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
-import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, ORDERS_QUEUE, workerRedisOptions } from "@storefront/shared/notifications/events";
 import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { startup } from "@storefront/shared/startup";
 import { createUpstreamClient } from "@storefront/shared/upstream/client";
 import { createApp, DEFAULT_CHECKOUT_WAIT_MS } from "./app.ts";
 import { createOrdersClients } from "./clients.ts";
+import { createDeliveryEventsWorker } from "./delivery-events.ts";
+import { createOutageLog } from "./redis-outage.ts";
 import { createSagaRunner, parseCrashPoint, SAGA_DEFAULTS } from "./saga/runner.ts";
 
 const env = process.env;
@@ -38,6 +42,11 @@ const settings = start.settings(() => {
     sweepMs: intFromEnv(env, "SAGA_SWEEP_MS", SAGA_DEFAULTS.sweepMs, { min: 10 }),
     giveUpMs: intFromEnv(env, "SAGA_GIVE_UP_MS", SAGA_DEFAULTS.giveUpMs, { min: 1 }),
     crashAt: parseCrashPoint(env.ORDERS_CRASH_AT),
+    deliveryConcurrency: intFromEnv(env, "DELIVERY_EVENTS_CONCURRENCY", 8, { min: 1 }),
+    // Lock duration and stalled-check interval of the delivery events worker (BullMQ's default is 30 s): how
+    // soon a job whose process died is run again.
+    lockMs: intFromEnv(env, "WORKER_LOCK_MS", 30_000, { min: 100 }),
+    shutdownGraceMs: intFromEnv(env, "SHUTDOWN_GRACE_MS", 5000, { min: 0 }),
   };
 });
 if (settings.crashAt) logger.warn("ORDERS_CRASH_AT is set: this process will kill itself there (a test switch)", settings.crashAt);
@@ -56,7 +65,25 @@ await startDatabaseService({
   dataDir: env.ORDERS_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
   start: (sql, { logger, registry }) => {
-    const relay = startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX });
+    const prefix = env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX;
+    const relay = startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix });
+    // Delivery events on the orders queue. ioredis reconnects by itself; an outage is logged once, and Redis
+    // being down at start-up only delays the events (HTTP and the saga do not need it).
+    const connection = new Redis(...workerRedisOptions(settings.redisUrl));
+    const outage = createOutageLog(logger);
+    connection.on("error", outage.onError("redis connection"));
+    connection.on("ready", outage.onReady);
+    const deliveryEvents = createDeliveryEventsWorker({
+      connection,
+      prefix,
+      sql,
+      logger,
+      concurrency: settings.deliveryConcurrency,
+      lockDurationMs: settings.lockMs,
+      outage,
+      redisReady: () => connection.status === "ready",
+    });
+    deliveryEvents.worker.on("ready", () => logger.info("delivery events worker ready", { queue: ORDERS_QUEUE, prefix }));
     const runner = createSagaRunner({
       sql,
       clients,
@@ -73,7 +100,13 @@ await startDatabaseService({
       relay,
       runner,
       async close() {
-        // Sagas stop at their next step boundary (their state is stored), then the relay publishes what they wrote.
+        // The delivery events first (each a short transaction; one cut off runs again elsewhere, applying nothing
+        // twice), then sagas stop at their next step boundary (their state is stored), then the relay publishes
+        // what they wrote; the database closes after all of them.
+        outage.closing();
+        const events = await deliveryEvents.close({ graceMs: settings.shutdownGraceMs });
+        connection.disconnect();
+        logger.info(`delivery events worker stopped (${events})`);
         await runner.stop();
         await relay.close();
       },

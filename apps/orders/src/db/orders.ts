@@ -22,9 +22,16 @@ export type OrderRow = {
   cancel_reason: string | null;
   cancel_requested: boolean;
   attempts: number;
+  /** What the delivery service last told us (db/delivery.ts); null before its first event. */
+  delivery_status: DeliveryStatus | null;
+  delivery_courier: string | null;
+  delivery_updated_at: Date | null;
   created_at: Date;
   updated_at: Date;
 };
+
+/** A delivery's status in the delivery service's own words, as far as its events tell us. */
+export type DeliveryStatus = "activated" | "done" | "canceled";
 
 export type HistoryEntry = { step: string; outcome: string; detail: string | null; at: Date };
 
@@ -35,7 +42,8 @@ type AnySql = Sql | TransactionSql;
 export const ORDER_COLUMNS = (sql: AnySql) => sql`
   order_id, user_id, status, step, total_cents::float8 as total_cents, shipping_address,
   to_char(delivery_date, 'YYYY-MM-DD') as delivery_date, card_token, payment_id, charge_attempted,
-  reservation_expires_at, failure_code, failure_details, cancel_reason, cancel_requested, attempts, created_at, updated_at`;
+  reservation_expires_at, failure_code, failure_details, cancel_reason, cancel_requested, attempts,
+  delivery_status, delivery_courier, delivery_updated_at, created_at, updated_at`;
 
 export async function insertOrder(
   tx: TransactionSql,

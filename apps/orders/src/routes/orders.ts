@@ -1,5 +1,6 @@
 // /users/:id/orders: place an order (checkout, under an Idempotency-Key), list a user's orders, read one with
-// its saga's history, cancel one. A customer reaches only their own orders; another user's order is a 404.
+// its saga's history and its delivery, cancel one (refused once it shipped). A customer reaches only their own
+// orders; another user's order is a 404.
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import { z } from "zod";
@@ -8,6 +9,7 @@ import { AppError } from "@storefront/shared/errors";
 import { idParams, positiveIntString, validate } from "@storefront/shared/validate";
 import { underDeadline } from "@storefront/shared/deadline-propagation";
 import type { createCheckout } from "../checkout.ts";
+import { deliveryView } from "../db/delivery.ts";
 import { getUsersOrder, listHistory, listItems, listUsersOrders, type OrderRow } from "../db/orders.ts";
 import { requestCancel } from "../db/saga.ts";
 import type { SagaRunner } from "../saga/runner.ts";
@@ -62,6 +64,7 @@ async function orderView(sql: Sql, order: OrderRow) {
     shipping_address: order.shipping_address,
     delivery_date: order.delivery_date,
     cancel_reason: order.status === "cancelled" || order.status === "cancelling" ? order.cancel_reason : null,
+    delivery: deliveryView(order),
     created_at: order.created_at,
     updated_at: order.updated_at,
     history,

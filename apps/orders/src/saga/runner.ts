@@ -6,12 +6,13 @@
 // because every step is idempotent at the service it reaches. Transient failures are retried a few times in
 // process, then left to the sweeper with a growing backoff; a business failure turns the saga around to its
 // compensations.
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import type { OutboxEvent } from "@storefront/shared/notifications/events";
 import type { Logger } from "@storefront/shared/observability/logger";
 import type { Histogram } from "@storefront/shared/observability/metrics";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import type { OrdersClients } from "../clients.ts";
+import { catchUpWithDelivery } from "../db/delivery.ts";
 import { listItems, logStep, type OrderRow, type SagaStep } from "../db/orders.ts";
 import { claimOrder, dueSagas, releaseLease, transition, type Transition } from "../db/saga.ts";
 import { KEY_RETENTION_HOURS } from "../checkout.ts";
@@ -93,8 +94,17 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
     return Math.round(base * (0.8 + Math.random() * 0.4));
   };
 
-  /** Runs `change` with the lease's transition in one transaction, writes `event` with it, wakes the relay after. */
-  async function move(order: OrderRow, to: Transition, log: { outcome: "succeeded" | "failed" | "retrying" | "skipped"; detail?: string | null }, events: OutboxEvent[] = []) {
+  /**
+   * Runs `change` with the lease's transition in one transaction, writes `event` with it, wakes the relay after.
+   * `also` runs last in the same transaction.
+   */
+  async function move(
+    order: OrderRow,
+    to: Transition,
+    log: { outcome: "succeeded" | "failed" | "retrying" | "skipped"; detail?: string | null },
+    events: OutboxEvent[] = [],
+    also?: (tx: TransactionSql) => Promise<unknown>,
+  ) {
     const next = await sql.begin(async (tx) => {
       const row = await transition(tx, order.order_id, owner, leaseMs, order.step, to);
       if (!row) return null;
@@ -103,6 +113,7 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
       // (and, for the charge, that a charge was attempted: transition() sets it), with one commit a step.
       if (to.step !== order.step && isRemote(to.step)) await logStep(tx, order.order_id, to.step, "started");
       for (const event of events) await writeEvent(tx, event);
+      await also?.(tx);
       return row;
     });
     if (next && events.length) outbox?.wake();
@@ -136,9 +147,15 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
   function finish(order: OrderRow) {
     const { order_id, user_id, total_cents } = order;
     if (order.step === "confirm") {
-      return move(order, { step: "done", status: "confirmed", unlessCancelRequested: true }, { outcome: "succeeded" }, [
-        { type: "order.confirmed", payload: { order_id, user_id, total_cents } },
-      ]);
+      // A courier may have been assigned (or even delivered) while the saga was still going forward: delivery
+      // activates on order.paid. Those events were recorded on the order; it ships now that it is confirmed.
+      return move(
+        order,
+        { step: "done", status: "confirmed", unlessCancelRequested: true },
+        { outcome: "succeeded" },
+        [{ type: "order.confirmed", payload: { order_id, user_id, total_cents } }],
+        (tx) => catchUpWithDelivery(tx, order_id),
+      );
     }
     const reason = order.cancel_reason ?? "cancelled";
     return move(order, { step: "done", status: "cancelled" }, { outcome: "succeeded", detail: reason }, [{ type: "order.cancelled", payload: { order_id, user_id, reason } }]);
