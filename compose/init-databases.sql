@@ -8,3 +8,4 @@ create database notifications;
 create database users;
 create database payments;
 create database orders;
+create database delivery;

@@ -1,6 +1,6 @@
-// The nine apps of the storefront as `bun run dev` and the cross-service tests start them: default port, the
+// The ten apps of the storefront as `bun run dev` and the cross-service tests start them: default port, the
 // variable that overrides it, the apps each one calls, and the environment each needs for a given set of ports.
-export type AppName = "users" | "products" | "inventory" | "favorites" | "cart" | "notifications" | "payments" | "orders" | "bff";
+export type AppName = "users" | "products" | "inventory" | "favorites" | "cart" | "notifications" | "payments" | "orders" | "delivery" | "bff";
 export type AppSpec = {
   name: AppName;
   defaultPort: number;
@@ -32,7 +32,9 @@ export const APPS: readonly AppSpec[] = [
   app("payments", 8007, true, ["users"]),
   // The saga reads the cart and its prices, reserves stock, charges, and clears the cart.
   app("orders", 8006, true, ["cart", "products", "inventory", "payments", "users"]),
-  app("bff", 9000, false, ["products", "inventory", "favorites", "cart", "notifications", "orders", "users"]),
+  // Fed by the order events on its queue; calls nobody but users (for the keys).
+  app("delivery", 8008, true, ["users"]),
+  app("bff", 9000, false, ["products", "inventory", "favorites", "cart", "notifications", "orders", "delivery", "users"]),
 ];
 
 export type Ports = Record<AppName, number>;

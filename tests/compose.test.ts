@@ -67,7 +67,7 @@ const relays = APPS.filter((app) => appSource(app).some((source) => source.inclu
 const volumeTargets = (service: Service) => (service.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
 
 describe("compose.yaml", () => {
-  test("has Postgres 16, Redis 7 and the nine apps, and nothing else", () => {
+  test("has Postgres 16, Redis 7 and the ten apps, and nothing else", () => {
     expect(Object.keys(services).sort()).toEqual(["postgres", "redis", ...APPS.map((a) => a.name)].sort());
     expect(services.postgres!.image).toMatch(/^postgres:16(\b|$)/);
     expect(text(services.postgres!.healthcheck?.test)).toContain("pg_isready");
@@ -197,7 +197,7 @@ describe("compose.yaml", () => {
   });
 
   test("the services with an outbox relay do not wait for Redis: they serve without it, and their outbox keeps the events", () => {
-    expect(relays.map((a) => a.name).sort()).toEqual(["cart", "inventory", "orders", "products"]);
+    expect(relays.map((a) => a.name).sort()).toEqual(["cart", "delivery", "inventory", "orders", "products"]);
     for (const app of relays) {
       const dependsOn = services[app.name]?.depends_on ?? {};
       const names = Array.isArray(dependsOn) ? dependsOn : Object.keys(dependsOn);
