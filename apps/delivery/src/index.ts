@@ -11,8 +11,8 @@ import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
-import { createOutageLog } from "./consumer/redis-outage.ts";
-import { createDeliveryWorker } from "./consumer/worker.ts";
+import { createOutageLog } from "@storefront/shared/observability/redis-outage";
+import { createDeliveryWorker, ORDER_EVENT_WORDS } from "./consumer/worker.ts";
 
 const env = process.env;
 const start = startup("delivery", env);
@@ -37,7 +37,7 @@ await startDatabaseService({
 
     const connection = new Redis(...workerRedisOptions(settings.redisUrl));
     // ioredis reconnects by itself (retryStrategy); the outage is logged once rather than per attempt.
-    const outage = createOutageLog(logger);
+    const outage = createOutageLog(logger, ORDER_EVENT_WORDS);
     connection.on("error", outage.onError("redis connection"));
     connection.on("ready", outage.onReady);
     const consumer = createDeliveryWorker({

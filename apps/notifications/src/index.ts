@@ -18,7 +18,7 @@ import { createUpstreamClient } from "@storefront/shared/upstream/client";
 import { createApp } from "./app.ts";
 import { createCartClient } from "./clients/cart.ts";
 import { createFavoritesClient } from "./clients/favorites.ts";
-import { createOutageLog } from "./redis-outage.ts";
+import { createOutageLog } from "@storefront/shared/observability/redis-outage";
 import { createWebhookSender } from "./webhook.ts";
 import { createNotificationsWorker, DEFAULT_FAVORITES_PAGE } from "./worker.ts";
 

@@ -17,7 +17,7 @@ import type { ProcessorContext } from "./processors/context.ts";
 import { processDeliveryEvent } from "./processors/delivery-event.ts";
 import { processOrderEvent } from "./processors/order-event.ts";
 import { processProductEvent } from "./processors/product-event.ts";
-import { createOutageLog, type OutageLog } from "./redis-outage.ts";
+import { createOutageLog, type OutageLog } from "@storefront/shared/observability/redis-outage";
 import type { WebhookSender } from "./webhook.ts";
 
 export const DEFAULT_FAVORITES_PAGE = 500;

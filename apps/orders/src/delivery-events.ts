@@ -8,7 +8,10 @@ import { ORDERS_QUEUE } from "@storefront/shared/notifications/events";
 import type { Logger } from "@storefront/shared/observability/logger";
 import { applyDeliveryEvent, DeliveryEventMismatchError, type DeliveryEventOutcome } from "./db/delivery.ts";
 import { parseDeliveryJob } from "./delivery-event-data.ts";
-import { createOutageLog, type OutageLog } from "./redis-outage.ts";
+import { createOutageLog, type OutageLog, type OutageWords } from "@storefront/shared/observability/redis-outage";
+
+/** What a Redis outage means for this worker, in its log line. */
+export const DELIVERY_EVENT_WORDS: OutageWords = { waiting: "delivery events wait in Redis (or in the delivery service's outbox) until it is back", resumed: "taking delivery events" };
 
 export type DeliveryEventsOptions = {
   /** Worker connections need maxRetriesPerRequest: null (workerRedisOptions). */
@@ -57,7 +60,7 @@ export function createDeliveryEventsWorker(options: DeliveryEventsOptions): Deli
     ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs } : {}),
   });
   // Without a listener an 'error' event would throw; Redis going away is logged once, and ioredis reconnects.
-  const outage = options.outage ?? createOutageLog(logger);
+  const outage = options.outage ?? createOutageLog(logger, DELIVERY_EVENT_WORDS);
   worker.on("error", outage.onError("delivery events worker"));
   worker.on("failed", (job, err) =>
     logger.warn("delivery event failed", { job_id: job?.id, name: job?.name, attempts_made: job?.attemptsMade, error: err.message }),

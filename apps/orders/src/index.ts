@@ -14,8 +14,8 @@ import { startup } from "@storefront/shared/startup";
 import { createUpstreamClient } from "@storefront/shared/upstream/client";
 import { createApp, DEFAULT_CHECKOUT_WAIT_MS } from "./app.ts";
 import { createOrdersClients } from "./clients.ts";
-import { createDeliveryEventsWorker } from "./delivery-events.ts";
-import { createOutageLog } from "./redis-outage.ts";
+import { createDeliveryEventsWorker, DELIVERY_EVENT_WORDS } from "./delivery-events.ts";
+import { createOutageLog } from "@storefront/shared/observability/redis-outage";
 import { createSagaRunner, parseCrashPoint, SAGA_DEFAULTS } from "./saga/runner.ts";
 
 const env = process.env;
@@ -70,7 +70,7 @@ await startDatabaseService({
     // Delivery events on the orders queue. ioredis reconnects by itself; an outage is logged once, and Redis
     // being down at start-up only delays the events (HTTP and the saga do not need it).
     const connection = new Redis(...workerRedisOptions(settings.redisUrl));
-    const outage = createOutageLog(logger);
+    const outage = createOutageLog(logger, DELIVERY_EVENT_WORDS);
     connection.on("error", outage.onError("redis connection"));
     connection.on("ready", outage.onReady);
     const deliveryEvents = createDeliveryEventsWorker({

@@ -9,7 +9,10 @@ import type { Logger } from "@storefront/shared/observability/logger";
 import type { OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { applyOrderEvent, type Applied } from "./apply-event.ts";
 import { parseJob } from "./job-data.ts";
-import { createOutageLog, type OutageLog } from "./redis-outage.ts";
+import { createOutageLog, type OutageLog, type OutageWords } from "@storefront/shared/observability/redis-outage";
+
+/** What a Redis outage means for this worker, in its log line. */
+export const ORDER_EVENT_WORDS: OutageWords = { waiting: "order events wait in Redis and the orders service's outbox until it is back", resumed: "taking order events" };
 
 export type DeliveryWorkerOptions = {
   /** Worker connections need maxRetriesPerRequest: null (workerRedisOptions). */
@@ -54,7 +57,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
   const worker = new Worker<unknown, Applied>(DELIVERY_QUEUE, processor, { connection, prefix, concurrency });
   // Without listeners an 'error' event would throw; Redis going away is logged once, and ioredis reconnects.
-  const outage = options.outage ?? createOutageLog(logger);
+  const outage = options.outage ?? createOutageLog(logger, ORDER_EVENT_WORDS);
   worker.on("error", outage.onError("worker"));
   worker.on("failed", (job, err) => {
     const fields = { job_id: job?.id, name: job?.name, attempts_made: job?.attemptsMade, error: err.message };

@@ -1,8 +1,7 @@
 // Redis going away is one event, not a log line per reconnect attempt: the first connection error of an outage
-// is logged, the rest are quiet until the connection is ready again; closing on purpose is no outage. The same
-// behaviour as the notifications worker's redis-outage.ts (a copy: apps do not import each other; both belong
-// in shared/ one day).
-import type { Logger } from "@storefront/shared/observability/logger";
+// is logged (with what it means for this app), the rest are quiet until the connection is ready again; closing
+// on purpose is no outage. Every app that takes jobs from a queue (notifications, orders, delivery) uses it.
+import type { Logger } from "./logger.ts";
 
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|connect ETIMEDOUT|Socket closed/i;
 
@@ -19,7 +18,12 @@ export type OutageLog = {
   readonly down: boolean;
 };
 
-export function createOutageLog(logger: Logger): OutageLog {
+/** What the outage means for this app's jobs, and what resumes: e.g. "delivery events wait in Redis ...". */
+export type OutageWords = { waiting: string; resumed: string };
+
+const JOBS: OutageWords = { waiting: "events wait in the services' outboxes and jobs in Redis until it is back", resumed: "taking jobs" };
+
+export function createOutageLog(logger: Logger, words: OutageWords = JOBS): OutageLog {
   let down = false;
   let closing = false;
   return {
@@ -30,15 +34,15 @@ export function createOutageLog(logger: Logger): OutageLog {
       if (!isConnectionError(err)) return logger.error(`${source} error`, { error: String(err) });
       if (down || closing) return;
       down = true;
-      logger.warn("Redis is unreachable: delivery events wait in Redis (or in the delivery service's outbox) until it is back", { error: String(err) });
-    },
-    closing() {
-      closing = true;
+      logger.warn(`Redis is unreachable: ${words.waiting}`, { error: String(err) });
     },
     onReady() {
       if (!down) return;
       down = false;
-      logger.info("Redis is reachable again: taking delivery events");
+      logger.info(`Redis is reachable again: ${words.resumed}`);
+    },
+    closing() {
+      closing = true;
     },
   };
 }
