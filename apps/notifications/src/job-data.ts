@@ -1,7 +1,7 @@
 // Validates what a job carries against the contract (shared/src/notifications/events.ts) before anything is
 // done with it. Malformed data will be just as malformed on the next attempt, and so will a job name this
 // worker has no handler for (an event type subscribed to this queue by mistake): both fail the job for good.
-import { UnrecoverableError, type Job } from "bullmq";
+import type { Job } from "bullmq";
 import { z } from "zod";
 import {
   CART_REMINDER,
@@ -14,66 +14,14 @@ import {
   type OrderConfirmed,
   type PriceDropped,
 } from "@storefront/shared/notifications/events";
+import { InvalidJobDataError, NoHandlerError, occurredAt, parseEventJob } from "@storefront/shared/notifications/event-schemas";
 
-export class InvalidJobDataError extends UnrecoverableError {
-  constructor(jobName: string, detail: string) {
-    super(`job ${jobName} has invalid data: ${detail}`);
-  }
-}
-
-/** A job name with no processor here: retrying cannot grow one, so it is a dead letter at its first attempt. */
-export class NoHandlerError extends UnrecoverableError {
-  constructor(jobName: string) {
-    super(`no handler for ${jobName}`);
-  }
-}
+export { InvalidJobDataError, NoHandlerError };
 
 const id = z.number().int().positive().max(2_147_483_647);
-const cents = z.number().int().nonnegative();
-const envelope = {
-  event_id: z.string().min(1),
-  occurred_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be a date-time"),
-};
 
-const backInStock = z.object({
-  ...envelope,
-  type: z.literal("stock.back_in_stock"),
-  payload: z.object({ product_id: id, inventory: z.number().int() }),
-});
-const priceDropped = z.object({
-  ...envelope,
-  type: z.literal("price.dropped"),
-  payload: z.object({ product_id: id, product_name: z.string().min(1), old_price_cents: cents, new_price_cents: cents }),
-});
-const cartChanged = z.object({
-  ...envelope,
-  type: z.literal("cart.changed"),
-  payload: z.object({ user_id: id, items: z.number().int().nonnegative() }),
-});
-const orderConfirmed = z.object({
-  ...envelope,
-  type: z.literal("order.confirmed"),
-  payload: z.object({ order_id: id, user_id: id, total_cents: cents }),
-});
-const orderCancelled = z.object({
-  ...envelope,
-  type: z.literal("order.cancelled"),
-  // The reason goes into the title the customer reads: a blank one would leave "cancelled: " hanging.
-  payload: z.object({ order_id: id, user_id: id, reason: z.string().refine((s) => s.trim() !== "", "must not be blank") }),
-});
-const deliveryAssigned = z.object({
-  ...envelope,
-  type: z.literal("delivery.assigned"),
-  // The courier's name goes into the body the customer reads.
-  payload: z.object({ order_id: id, user_id: id, courier_id: id, courier_name: z.string().max(200).refine((s) => s.trim() !== "", "must not be blank") }),
-});
-const deliveryDone = z.object({
-  ...envelope,
-  type: z.literal("delivery.done"),
-  payload: z.object({ order_id: id, user_id: id, courier_id: id }),
-});
 /** armed_at (the arming change's occurred_at) is ours, beyond the contract's fields; older jobs may lack it. */
-const cartReminder = z.object({ user_id: id, armed_by: z.string().min(1), armed_at: envelope.occurred_at.optional() });
+const cartReminder = z.object({ user_id: id, armed_by: z.string().min(1), armed_at: occurredAt.optional() });
 
 export type Envelope = { event_id: string; occurred_at: string };
 export type ReminderData = CartReminderJobData & { armed_at?: string };
@@ -88,25 +36,19 @@ export type ParsedJob =
   | { name: "delivery.done"; data: DeliveryDone & Envelope }
   | { name: typeof CART_REMINDER; data: ReminderData };
 
-const schemas = {
-  "stock.back_in_stock": backInStock,
-  "price.dropped": priceDropped,
-  "cart.changed": cartChanged,
-  "order.confirmed": orderConfirmed,
-  "order.cancelled": orderCancelled,
-  "delivery.assigned": deliveryAssigned,
-  "delivery.done": deliveryDone,
-  [CART_REMINDER]: cartReminder,
-} as const;
+/** The event types this worker has a processor for; any other name on its queue is a dead letter. */
+export const HANDLED = ["stock.back_in_stock", "price.dropped", "cart.changed", "order.confirmed", "order.cancelled", "delivery.assigned", "delivery.done"] as const;
 
 /**
- * The job's name picks the schema: a name without one (order.created, say) is a NoHandlerError, data that does
- * not fit an InvalidJobDataError. Own properties only, so "constructor" or "__proto__" find no schema either.
+ * The job's name picks the schema (shared/src/notifications/event-schemas.ts for events, the reminder's here):
+ * a name without one (order.created, say) is a NoHandlerError, data that does not fit an InvalidJobDataError.
  */
 export function parseJob(job: Pick<Job, "name" | "data">): ParsedJob {
-  const schema = Object.hasOwn(schemas, job.name) ? schemas[job.name as keyof typeof schemas] : undefined;
-  if (!schema) throw new NoHandlerError(job.name);
-  const parsed = schema.safeParse(job.data);
-  if (!parsed.success) throw new InvalidJobDataError(job.name, z.prettifyError(parsed.error).replace(/\n/g, "; "));
-  return { name: job.name, data: parsed.data } as ParsedJob;
+  if (job.name === CART_REMINDER) {
+    const parsed = cartReminder.safeParse(job.data);
+    if (!parsed.success) throw new InvalidJobDataError(job.name, z.prettifyError(parsed.error).replace(/\n/g, "; "));
+    return { name: CART_REMINDER, data: parsed.data };
+  }
+  const data = parseEventJob(job, HANDLED);
+  return { name: data.type, data } as ParsedJob;
 }
