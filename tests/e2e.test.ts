@@ -43,7 +43,7 @@ afterAll(async () => {
 type Listing = {
   cart_items: number | null;
   favorite_items: number | null;
-  products: { product_id: number; product_name: string; inventory: number | null }[];
+  products: { product_id: number; product_name: string; price_cents: number; inventory: number | null }[];
   degraded: string[];
 };
 
@@ -73,7 +73,7 @@ describe("storefront end to end", () => {
     expect(body.products.length).toBeGreaterThanOrEqual(10);
     // typeof checks rather than toMatchObject(expect.any(...)), which overwrites the received values (oven-sh/bun#3521).
     for (const product of body.products) {
-      expect([typeof product.product_id, typeof product.product_name, typeof product.inventory]).toEqual(["number", "string", "number"]);
+      expect([typeof product.product_id, typeof product.product_name, typeof product.price_cents, typeof product.inventory]).toEqual(["number", "string", "number", "number"]);
       expect(product.product_name).not.toBe("");
     }
     expect(body.products.some((p) => p.inventory === 0)).toBe(true); // the seed shows one out-of-stock product

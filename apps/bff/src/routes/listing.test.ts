@@ -24,9 +24,9 @@ describe("GET /products/all", () => {
       cart_items: 2,
       favorite_items: 3,
       products: [
-        { product_id: 3, product_name: "Ceramic pour-over", inventory: 17 },
-        { product_id: 1, product_name: "Espresso beans", inventory: 5 },
-        { product_id: 2, product_name: "Filter coffee", inventory: 0 },
+        { product_id: 3, product_name: "Ceramic pour-over", price_cents: 2200, inventory: 17 },
+        { product_id: 1, product_name: "Espresso beans", price_cents: 2490, inventory: 5 },
+        { product_id: 2, product_name: "Filter coffee", price_cents: 1290, inventory: 0 },
       ],
       degraded: [],
       next_after: null,
@@ -166,7 +166,7 @@ describe("GET /products/all", () => {
     server.use(http.get(`${urls.inventory}/inventory`, resolver as any));
     const { status, body, ms } = await call(app, "/products/all", { user: "1" });
     expect(status).toBe(200);
-    expect(body.products).toEqual(catalogue.map(({ product_id, product_name }) => ({ product_id, product_name, inventory: null })));
+    expect(body.products).toEqual(catalogue.map(({ product_id, product_name, price_cents }) => ({ product_id, product_name, price_cents, inventory: null })));
     expect(body.degraded).toEqual(["inventory"]);
     expect(body.cart_items).toBe(2);
     expect(ms).toBeLessThan(DEADLINES.productsMs + DEADLINES.inventoryMs + SLACK_MS);

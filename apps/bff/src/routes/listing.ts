@@ -45,7 +45,8 @@ export const Listing = z
         .strictObject({
           product_id: positiveInt,
           product_name: z.string(),
-          inventory: count.nullable().openapi({ description: "In stock; null when inventory did not answer in time." }),
+          price_cents: count.openapi({ description: "The product's price in cents, from products (never degraded: it comes with the name)." }),
+          inventory: count.nullable().openapi({ description: "Available stock (on hand minus what is reserved for orders); null when inventory did not answer in time." }),
         })
         .openapi("ListedProduct"),
     ),
@@ -158,5 +159,5 @@ async function withInventory(deps: ListingDeps, caller: Caller, catalogue: Catal
       degraded.push("inventory");
     }
   }
-  return catalogue.map((p) => ({ product_id: p.product_id, product_name: p.product_name, inventory: stock?.get(p.product_id) ?? null }));
+  return catalogue.map((p) => ({ product_id: p.product_id, product_name: p.product_name, price_cents: p.price_cents, inventory: stock?.get(p.product_id) ?? null }));
 }

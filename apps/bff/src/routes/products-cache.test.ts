@@ -45,7 +45,7 @@ describe("the products cache", () => {
     server.use(
       http.get(`${urls.products}/products`, async () => {
         await delay(50);
-        return HttpResponse.json([{ product_id: 9, product_name: "New" }]);
+        return HttpResponse.json([{ product_id: 9, product_name: "New", price_cents: 900 }]);
       }),
     );
     now += CACHE.ttlMs;
@@ -72,7 +72,7 @@ describe("the products cache", () => {
   test("past TTL + SWR the listing calls products again and waits for it", async () => {
     await call(app, "/products/all");
     now += CACHE.ttlMs + CACHE.swrMs;
-    server.use(http.get(`${urls.products}/products`, () => HttpResponse.json([{ product_id: 5, product_name: "Fresh" }])));
+    server.use(http.get(`${urls.products}/products`, () => HttpResponse.json([{ product_id: 5, product_name: "Fresh", price_cents: 500 }])));
     const { body } = await call(app, "/products/all");
     expect(body.products.map((p: any) => p.product_id)).toEqual([5]);
     expect(hits.products).toBe(2);
