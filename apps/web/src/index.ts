@@ -1,0 +1,12 @@
+// Starts the storefront web app: PORT (3000), BFF_URL (http://127.0.0.1:9000), WEB_SECURE_COOKIES (default:
+// Secure cookies only when NODE_ENV=production; settings.ts), LOG_LEVEL. Ready as soon as it listens: it needs
+// the BFF per request, not to start. SIGTERM drains in-flight requests and exits 0.
+import { serveApp } from "@storefront/shared/serve";
+import { startup } from "@storefront/shared/startup";
+import { createApp } from "./app.ts";
+import { webSettings } from "./settings.ts";
+
+const start = startup("web", process.env);
+const { observability } = start;
+const { port, bffUrl, secureCookies } = start.settings(() => webSettings(process.env));
+serveApp({ app: createApp({ bffUrl, secureCookies, observability }), service: "web", port, observability });
