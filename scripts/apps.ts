@@ -1,6 +1,6 @@
-// The ten apps of the storefront as `bun run dev` and the cross-service tests start them: default port, the
+// The eleven apps of the storefront as `bun run dev` and the cross-service tests start them: default port, the
 // variable that overrides it, the apps each one calls, and the environment each needs for a given set of ports.
-export type AppName = "users" | "products" | "inventory" | "favorites" | "cart" | "notifications" | "payments" | "orders" | "delivery" | "bff";
+export type AppName = "users" | "products" | "inventory" | "favorites" | "cart" | "notifications" | "payments" | "orders" | "delivery" | "bff" | "web";
 export type AppSpec = {
   name: AppName;
   defaultPort: number;
@@ -35,6 +35,8 @@ export const APPS: readonly AppSpec[] = [
   // Fed by the order events on its queue; calls nobody but users (for the keys).
   app("delivery", 8008, true, ["users"]),
   app("bff", 9000, false, ["products", "inventory", "favorites", "cart", "notifications", "orders", "delivery", "users"]),
+  // The storefront pages: a client of the BFF like any other.
+  app("web", 3000, false, ["bff"]),
 ];
 
 export type Ports = Record<AppName, number>;

@@ -183,4 +183,5 @@ console.log(
 );
 console.log(`curl -s localhost:${ports.bff}/orders -H "authorization: Bearer $TOKEN"`);
 say(`API docs: http://localhost:${ports.bff}/docs`);
+say(`the shop in a browser: http://localhost:${ports.web} (log in as user1@storefront.test / storefront-demo)`);
 say("Ctrl-C stops everything");

@@ -67,7 +67,7 @@ const relays = APPS.filter((app) => appSource(app).some((source) => source.inclu
 const volumeTargets = (service: Service) => (service.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
 
 describe("compose.yaml", () => {
-  test("has Postgres 16, Redis 7 and the ten apps, and nothing else", () => {
+  test("has Postgres 16, Redis 7 and the eleven apps, and nothing else", () => {
     expect(Object.keys(services).sort()).toEqual(["postgres", "redis", ...APPS.map((a) => a.name)].sort());
     expect(services.postgres!.image).toMatch(/^postgres:16(\b|$)/);
     expect(text(services.postgres!.healthcheck?.test)).toContain("pg_isready");
@@ -121,7 +121,7 @@ describe("compose.yaml", () => {
         expect(text(service.command)).toBe(`bun ${app.entry}`);
         expect(existsSync(join(repoRoot, app.entry))).toBe(true);
         expect(env.PORT).toBe(String(app.defaultPort));
-        if (app.name === "bff") expect(service.ports ?? []).toContainEqual(`${app.defaultPort}:${app.defaultPort}`);
+        if (app.name === "bff" || app.name === "web") expect(service.ports ?? []).toContainEqual(`${app.defaultPort}:${app.defaultPort}`);
         else expect((service.expose ?? []).map(String)).toContain(String(app.defaultPort));
         expect(text(service.healthcheck?.test)).toContain(`http://127.0.0.1:${app.defaultPort}/ready`);
       });
@@ -172,9 +172,9 @@ describe("compose.yaml", () => {
     });
   }
 
-  test("publishes the BFF's port only: services, Postgres and Redis are reached on compose's network", () => {
+  test("publishes the web app's and the BFF's ports only: services, Postgres and Redis are reached on compose's network", () => {
     const published = Object.entries(services).flatMap(([name, service]) => (service.ports?.length ? [name] : []));
-    expect(published).toEqual(["bff"]);
+    expect(published.sort()).toEqual(["bff", "web"]);
   });
 
   test("keys and client secrets come from the environment, none is written here", () => {

@@ -194,6 +194,11 @@ describe("bun run dev", () => {
         const order = JSON.parse(pasted([tokenLine, checkoutLine])) as { status: string; items: unknown[] };
         expect(order.status).toBe("confirmed");
         expect(order.items).toHaveLength(3);
+        // The shop's address is printed, and the page there is the product grid.
+        expect(devLines(dev.output)).toContainEqual(expect.stringContaining(`the shop in a browser: http://localhost:${ports.web}`));
+        const shop = await fetch(`http://127.0.0.1:${ports.web}/`);
+        expect({ status: shop.status, type: shop.headers.get("content-type") }).toEqual({ status: 200, type: expect.stringContaining("text/html") });
+        expect(await shop.text()).toContain("Espresso");
         // Each app's output reaches the terminal prefixed with its name.
         for (const app of APPS) expect(dev.output.some((line) => line.startsWith(`${app.name.padEnd(prefixWidth)} | `))).toBe(true);
 
