@@ -16,7 +16,11 @@ import { checkoutRoutes } from "./routes/checkout.ts";
 import { notificationsRoutes } from "./routes/notifications.ts";
 import { ordersRoutes } from "./routes/orders.ts";
 import { shopRoutes } from "./routes/shop.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { courierRoutes } from "./routes/courier.ts";
+import { statusRoutes } from "./routes/status.ts";
 import { createSessionStore } from "./session.ts";
+import { createStatusHistory } from "./status-history.ts";
 import { CSS_HASH } from "./views/styles.ts";
 
 export type WebDeps = {
@@ -29,6 +33,11 @@ export type WebDeps = {
   /** Clock for token expiry and the delivery date's bounds; tests pass their own. */
   now?: () => number;
   deadlines?: Partial<BffDeadlines>;
+  /**
+   * A development run (settings.ts: NODE_ENV not production and cookies not Secure): /status and its switches
+   * are open to every visitor. Default false: only admins.
+   */
+  development?: boolean;
   /** Logger and metrics registry; index.ts passes the real ones, tests get silent defaults. */
   observability?: Observability;
 };
@@ -53,7 +62,8 @@ export function createApp(deps: WebDeps) {
     duration: obs.registry.histogram("web_bff_request_duration_seconds", "Calls to the BFF in seconds, by outcome.", ["upstream", "outcome"]),
   });
   const sessions = createSessionStore({ bff, secure: deps.secureCookies, now });
-  const services: Services = { bff, sessions, now, logger: obs.logger };
+  const statusHistory = createStatusHistory({ now });
+  const services: Services = { bff, sessions, now, logger: obs.logger, statusHistory, development: deps.development ?? false };
 
   const app = createServiceApp<WebOwnVariables>({
     service: "web",
@@ -71,6 +81,7 @@ export function createApp(deps: WebDeps) {
   app.use(pageHeaders);
   for (const middleware of csrfProtection(sessions)) app.use(middleware);
   app.use(sessions.middleware());
-  for (const routes of [shopRoutes(), authRoutes(), cartRoutes(), checkoutRoutes(), ordersRoutes(), notificationsRoutes()]) app.route("/", routes);
+  const routers = [shopRoutes(), authRoutes(), cartRoutes(), checkoutRoutes(), ordersRoutes(), notificationsRoutes(), adminRoutes(), courierRoutes(), statusRoutes()];
+  for (const routes of routers) app.route("/", routes);
   return app;
 }

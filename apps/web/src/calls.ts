@@ -2,7 +2,7 @@
 // when the BFF refuses the token (401): the session is renewed and the call sent again. A refusal of the
 // renewed token too ends the session (LoginRequiredError: errors.ts sends the browser to the login page).
 import type { Context } from "hono";
-import type { BffCall, BffReply } from "./bff.ts";
+import { BffUnavailableError, type BffCall, type BffReply } from "./bff.ts";
 import type { WebEnv } from "./context.ts";
 
 /** The user is not (or no longer) logged in, and the page needs them to be. */
@@ -48,4 +48,17 @@ export function requireSession(c: Context<WebEnv>) {
   const session = c.get("session");
   if (!session) throw new LoginRequiredError(false);
   return session;
+}
+
+/**
+ * One part of a page that may fail alone (the admin's deliveries, say): null when the BFF cannot give it, and
+ * the page says so in words. Anything else (a login needed, a 403, our own bug) still fails the page.
+ */
+export async function optionalPart<T>(load: () => Promise<T>): Promise<T | null> {
+  try {
+    return await load();
+  } catch (err) {
+    if (err instanceof BffUnavailableError) return null;
+    throw err;
+  }
 }

@@ -6,12 +6,17 @@ import type { Logger } from "@storefront/shared/observability/logger";
 import type { RequestVariables } from "@storefront/shared/observability/request-context";
 import type { BffClient } from "./bff.ts";
 import type { Session, SessionStore } from "./session.ts";
+import type { StatusHistory } from "./status-history.ts";
 
 export type Services = {
   bff: BffClient;
   sessions: SessionStore;
   now: () => number;
   logger: Logger;
+  /** Recent latency per upstream, for /status's sparklines (status-history.ts). */
+  statusHistory: StatusHistory;
+  /** A development run (app.ts): /status and its switches are open to every visitor. */
+  development: boolean;
 };
 
 /** The variables the web app adds to those of the shared service app (RequestVariables). */

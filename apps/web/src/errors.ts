@@ -1,5 +1,5 @@
 // The web app's error pages, in place of the JSON envelope the services answer with: a missing page (404), a
-// refused form (403), the BFF down or late (503 "The shop is unavailable right now"), our own bug (500,
+// refused form or a page for another role (403), the BFF down or late (503 "The shop is unavailable right now"), our own bug (500,
 // logged with its stack, never shown). A page that needs a login sends the browser to the login page instead.
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -18,6 +18,14 @@ export class PageNotFoundError extends Error {
   constructor(readonly what: string) {
     super(`${what} not found`);
     this.name = "PageNotFoundError";
+  }
+}
+
+/** The page is for another role (an admin's page for a customer, say): a 403 page. */
+export class ForbiddenPageError extends Error {
+  constructor(readonly what: string) {
+    super(`${what} is not for this account`);
+    this.name = "ForbiddenPageError";
   }
 }
 
@@ -46,6 +54,9 @@ export const htmlErrorHandler =
       return c.redirect(withNotice(`/login?next=${encodeURIComponent(next)}`, err.sessionEnded ? "session-ended" : "login-needed"), 303);
     }
     if (err instanceof PageNotFoundError) return page(c, 404, "Not found", `${err.what[0]!.toUpperCase()}${err.what.slice(1)} was not found.`);
+    if (err instanceof ForbiddenPageError) {
+      return page(c, 403, "Not for this account", `${err.what[0]!.toUpperCase()}${err.what.slice(1)} is not open to this account. Log in with an account that may use it.`);
+    }
     if (err instanceof CsrfRejectedError || (err instanceof HTTPException && err.status === 403)) {
       return page(c, 403, "This form could not be accepted", "The form was sent from another site, or it has expired. Go back, reload the page and try again.");
     }

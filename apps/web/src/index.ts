@@ -1,5 +1,6 @@
 // Starts the storefront web app: PORT (3000), BFF_URL (http://127.0.0.1:9000), WEB_SECURE_COOKIES (default:
-// Secure cookies only when NODE_ENV=production; settings.ts), LOG_LEVEL. Ready as soon as it listens: it needs
+// Secure cookies only when NODE_ENV=production; settings.ts), LOG_LEVEL; NODE_ENV other than production with
+// cookies not Secure is a development run (/status open to every visitor; settings.ts). Ready as soon as it listens: it needs
 // the BFF per request, not to start. SIGTERM drains in-flight requests and exits 0.
 import { serveApp } from "@storefront/shared/serve";
 import { startup } from "@storefront/shared/startup";
@@ -8,5 +9,5 @@ import { webSettings } from "./settings.ts";
 
 const start = startup("web", process.env);
 const { observability } = start;
-const { port, bffUrl, secureCookies } = start.settings(() => webSettings(process.env));
-serveApp({ app: createApp({ bffUrl, secureCookies, observability }), service: "web", port, observability });
+const { port, bffUrl, secureCookies, development } = start.settings(() => webSettings(process.env));
+serveApp({ app: createApp({ bffUrl, secureCookies, development, observability }), service: "web", port, observability });

@@ -19,10 +19,20 @@ export function secureCookiesFromEnv(env: Env): boolean {
   throw new Error(`WEB_SECURE_COOKIES must be true, false, 1 or 0; got "${env.WEB_SECURE_COOKIES}"`);
 }
 
+/**
+ * A development run: NODE_ENV is not "production" and the cookies are not Secure (so not behind HTTPS). Both
+ * must say so; then /status and its switches are open to every visitor, not only to admins (the BFF and
+ * inventory still decide whether a switch is taken: admin token, INVENTORY_CHAOS_SWITCHES=1).
+ */
+export function developmentFromEnv(env: Env): boolean {
+  return env.NODE_ENV !== "production" && !secureCookiesFromEnv(env);
+}
+
 export function webSettings(env: Env) {
   return {
     port: intFromEnv(env, "PORT", DEFAULT_PORT),
     bffUrl: urlFromEnv(env, "BFF_URL", DEFAULT_BFF_URL),
     secureCookies: secureCookiesFromEnv(env),
+    development: developmentFromEnv(env),
   };
 }

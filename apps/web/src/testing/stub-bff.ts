@@ -26,6 +26,39 @@ export type StubOrder = {
 export type StubNotification = { id: number; type: string; title: string; body: string; payload: Record<string, unknown>; created_at: string; read_at: string | null };
 export type Seen = { method: string; path: string; authorization: string | null; idempotencyKey: string | null; requestId: string | null; body: unknown };
 export type Fault = null | "refused" | "hang" | { status: number };
+export type StubCourier = { courier_id: number; name: string; user_id: number };
+export type StubDelivery = {
+  order_id: number;
+  user_id: number;
+  status: "created" | "activated" | "done" | "canceled";
+  shipping_address: { name: string; line1: string; city: string; postal_code: string; country: string };
+  delivery_date: string | null;
+  courier: { courier_id: number; name: string } | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  history: { from: string | null; to: string; at: string; by: string }[];
+};
+export type StubChaos = { delay_ms: { min: number; max: number } | null; fail_rate: number };
+
+/** GET /admin/status as the BFF answers it: two upstreams (inventory's breaker open), two queues, three outboxes. */
+export const SEED_STATUS = {
+  upstreams: [
+    { name: "products", state: "closed", calls: 120, failures: 1, slow: 0, half_open_in_ms: null, latency_ms: { p50: 4.2, p99: 31, count: 120 } },
+    { name: "inventory", state: "open", calls: 40, failures: 22, slow: 3, half_open_in_ms: 2500, latency_ms: { p50: 12, p99: 980, count: 40 } },
+  ],
+  queues: [
+    { name: "notifications-order-events", waiting: 2, active: 1, delayed: 0, failed: 3 },
+    { name: "delivery-order-events", waiting: 0, active: 0, delayed: 1, failed: 0 },
+  ],
+  outboxes: [
+    { service: "orders", pending: 7 },
+    { service: "inventory", pending: 0 },
+    { service: "delivery", pending: null },
+  ],
+  redis: "up",
+  generated_at: "2026-11-22T10:00:00.000Z",
+};
 
 export const SEED_PRODUCTS: StubProduct[] = [
   { product_id: 1, product_name: "Espresso beans 1 kg", price_cents: 2490, inventory: 5 },
@@ -61,6 +94,14 @@ export async function createStubBff() {
     accessTtlS: 900,
     fault: null as Fault,
     nextOrderId: 41,
+    /** Units reserved per product id (on hand = inventory + reserved). */
+    reserved: new Map<number, number>(),
+    couriers: [{ courier_id: 1, name: "Courier One", user_id: 200 }] as StubCourier[],
+    deliveries: new Map<number, StubDelivery>(),
+    /** GET /admin/status's body (a test may null parts of it or replace it). */
+    status: structuredClone(SEED_STATUS) as Record<string, unknown>,
+    /** Inventory's switches; null: inventory runs without INVENTORY_CHAOS_SWITCHES (the BFF passes on its 404). */
+    chaos: { delay_ms: null, fail_rate: 0 } as StubChaos | null,
   };
   const requests: Seen[] = [];
   const overrides: { method: string; path: string | RegExp; answer: (c: Context) => Response | Promise<Response> }[] = [];
@@ -108,7 +149,14 @@ export async function createStubBff() {
     }
     await next();
   };
-  for (const path of ["/cart", "/cart/*", "/favorites", "/favorites/*", "/notifications", "/notifications/*", "/checkout", "/orders", "/orders/*", "/auth/logout"]) app.use(path, needsUser);
+  for (const path of ["/cart", "/cart/*", "/favorites", "/favorites/*", "/notifications", "/notifications/*", "/checkout", "/orders", "/orders/*", "/auth/logout", "/admin/*", "/courier/*"]) app.use(path, needsUser);
+  /** The BFF's role check (requireRole): 403 FORBIDDEN for any other role. */
+  const onlyRole = (role: Role) => async (c: Context<{ Variables: { userId: number; role: Role } }>, next: () => Promise<void>) => {
+    if (c.get("role") !== role) return c.json(envelope("FORBIDDEN", `this route needs the ${role} role`), 403);
+    await next();
+  };
+  app.use("/admin/*", onlyRole("admin"));
+  app.use("/courier/*", onlyRole("courier"));
 
   app.get("/products/all", async (c) => {
     // Like the BFF: a token that is sent must be valid, even here.
@@ -285,6 +333,79 @@ export async function createStubBff() {
   app.post("/auth/logout", (c) => {
     for (const [token, owner] of state.refreshTokens) if (owner.userId === c.get("userId")) state.refreshTokens.delete(token);
     return c.body(null, 204);
+  });
+
+  // The admin's routes (apps/bff/src/routes/admin.ts, admin-deliveries.ts) and the courier's (courier.ts).
+  const stockOf = (p: StubProduct) => {
+    const reserved = state.reserved.get(p.product_id) ?? 0;
+    return { product_id: p.product_id, inventory: p.inventory ?? 0, on_hand: (p.inventory ?? 0) + reserved, reserved };
+  };
+  const productOf = (c: Context) => state.products.find((p) => p.product_id === Number(c.req.param("id")));
+  app.get("/admin/products/:id/inventory", (c) => {
+    const product = productOf(c);
+    return product ? c.json(stockOf(product)) : c.json(envelope("NOT_FOUND", "no such product"), 404);
+  });
+  app.put("/admin/products/:id/inventory", async (c) => {
+    const { inventory } = await c.req.json<{ inventory: unknown }>();
+    if (typeof inventory !== "number" || !Number.isInteger(inventory) || inventory < 0) return c.json(envelope("BAD_REQUEST", "inventory: a whole number from 0"), 400);
+    const product = productOf(c);
+    if (!product) return c.json(envelope("NOT_FOUND", "no such product"), 404);
+    const reserved = state.reserved.get(product.product_id) ?? 0;
+    if (inventory < reserved) return c.json(envelope("CONFLICT", "below what is reserved"), 409);
+    product.inventory = inventory - reserved;
+    return c.json(stockOf(product));
+  });
+  app.patch("/admin/products/:id", async (c) => {
+    const { price_cents } = await c.req.json<{ price_cents: unknown }>();
+    if (typeof price_cents !== "number" || !Number.isInteger(price_cents) || price_cents < 0) return c.json(envelope("BAD_REQUEST", "price_cents"), 400);
+    const product = productOf(c);
+    if (!product) return c.json(envelope("NOT_FOUND", "no such product"), 404);
+    product.price_cents = price_cents;
+    return c.json({ ...product, description: "", sku: `SKU-${product.product_id}`, updated_at: at });
+  });
+  const deliveryPage = (c: Context, list: StubDelivery[]) => {
+    const status = c.req.query("status");
+    const after = Number(c.req.query("after") ?? 0);
+    const limit = Number(c.req.query("limit") ?? 20);
+    const page = list.filter((d) => (!status || d.status === status) && d.order_id > after).sort((a, b) => a.order_id - b.order_id);
+    const items = page.slice(0, limit);
+    return c.json({ deliveries: items, next_after: page.length > limit ? items.at(-1)!.order_id : null });
+  };
+  app.get("/admin/deliveries", (c) => deliveryPage(c, [...state.deliveries.values()]));
+  app.get("/admin/couriers", (c) => c.json(state.couriers.map(({ courier_id, name }) => ({ courier_id, name }))));
+  app.post("/admin/deliveries/:id/courier", async (c) => {
+    const { courier_id } = await c.req.json<{ courier_id: number }>();
+    const delivery = state.deliveries.get(Number(c.req.param("id")));
+    if (!delivery) return c.json(envelope("NOT_FOUND", "no delivery for this order"), 404);
+    const courier = state.couriers.find((k) => k.courier_id === courier_id);
+    if (!courier) return c.json(envelope("NOT_FOUND", "no such courier"), 404);
+    if (delivery.status !== "activated" || delivery.courier) {
+      return c.json(envelope("INVALID_TRANSITION", "the delivery cannot be assigned", { status: delivery.status }), 409);
+    }
+    delivery.courier = { courier_id, name: courier.name };
+    delivery.version++;
+    return c.json(delivery);
+  });
+  const myDeliveries = (c: Context<{ Variables: { userId: number; role: Role } }>) => {
+    const courier = state.couriers.find((k) => k.user_id === c.get("userId"));
+    return [...state.deliveries.values()].filter((d) => courier && d.courier?.courier_id === courier.courier_id);
+  };
+  app.get("/courier/deliveries", (c) => deliveryPage(c, myDeliveries(c)));
+  app.post("/courier/deliveries/:id/done", (c) => {
+    const delivery = myDeliveries(c).find((d) => d.order_id === Number(c.req.param("id")));
+    if (!delivery) return c.json(envelope("NOT_FOUND", "no such delivery"), 404);
+    if (delivery.status !== "activated") return c.json(envelope("INVALID_TRANSITION", "not activated", { status: delivery.status }), 409);
+    delivery.status = "done";
+    delivery.history.push({ from: "activated", to: "done", at, by: "courier 1" });
+    return c.json(delivery);
+  });
+  app.get("/admin/status", (c) => c.json(state.status));
+  app.put("/admin/chaos/inventory", async (c) => {
+    if (state.chaos === null) return c.json(envelope("NOT_FOUND", "no such route"), 404);
+    const body = await c.req.json<StubChaos>();
+    if (typeof body.fail_rate !== "number" || body.fail_rate < 0 || body.fail_rate > 1) return c.json(envelope("BAD_REQUEST", "fail_rate: 0..1"), 400);
+    state.chaos = body;
+    return c.json(body);
   });
 
   const fetch: FetchFn = async (input, init) => {

@@ -35,13 +35,14 @@ function links(chrome: Chrome): Link[] {
       "Notifications"
     );
   out.push(link("/favorites", "Favorites"), link("/cart", cart), link("/orders", "Orders"), link("/notifications", unread));
-  // Pages of the admin's and the courier's (built in a later part of the issue); the BFF checks the role again.
+  // Pages of the admin's and the courier's; the BFF checks the role again.
   if (session.role === "admin") out.push(link("/admin", "Admin"), link("/status", "Status"));
   if (session.role === "courier") out.push(link("/courier", "My deliveries"));
   return out;
 }
 
-export const Layout = (props: { title: string; chrome: Chrome; children: Child }) => {
+/** `refreshSeconds`: the browser reloads the page by itself that often (the status page; no script needed). */
+export const Layout = (props: { title: string; chrome: Chrome; refreshSeconds?: number; children: Child }) => {
   const { chrome } = props;
   return (
     <>
@@ -50,6 +51,7 @@ export const Layout = (props: { title: string; chrome: Chrome; children: Child }
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
+          {props.refreshSeconds ? <meta http-equiv="refresh" content={String(props.refreshSeconds)} /> : null}
           <title>{`${props.title} · Storefront`}</title>
           <style dangerouslySetInnerHTML={{ __html: CSS }} />
         </head>

@@ -53,6 +53,18 @@ input[type=number]{width:5.5rem}
 .unread{font-weight:700}
 ol.history{padding-left:1.25rem}
 .pager{display:flex;gap:1rem;margin:1rem 0}
+.row-form{display:flex;gap:.5rem;align-items:end;margin:0}
+.row-form input{width:7rem}
+.row-form select{width:auto}
+.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;list-style:none;padding:0}
+.state{font-weight:700;padding:0 .4em;border-radius:.3em;border:1px solid currentColor}
+.state.closed{color:#1b6b2f}
+.state.open{color:#b3261e}
+.state.half_open{color:#8a5300}
+.state.unknown{color:#4a4f57}
+svg.spark{vertical-align:middle;background:#f5f7fa}
+.down{color:#b3261e;font-weight:700}
+.up{color:#1b6b2f;font-weight:700}
 `;
 
 /** 'sha256-...' for the Content-Security-Policy's style-src. */
