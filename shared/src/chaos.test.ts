@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
-import { chaos, chaosFromEnv, parseDelayRange, type ChaosOptions } from "./chaos.ts";
+import { chaos, chaosFromEnv, createChaosSettings, parseDelayRange, type ChaosOptions } from "./chaos.ts";
 
 /** Hands out the given numbers in turn, as `random` would. */
 const draws = (...values: number[]) => () => {
@@ -105,5 +105,38 @@ describe("chaos middleware", () => {
     const app = appWith({ random: draws(), sleep });
     expect((await app.request("/data")).status).toBe(200);
     expect(slept).toEqual([]);
+  });
+});
+
+describe("chaos settings changed at run time", () => {
+  test("the middleware reads the holder on every request: a change applies to the next one", async () => {
+    const { slept, sleep } = recordSleeps();
+    const settings = createChaosSettings();
+    const app = appWith({ settings, random: () => 0.5, sleep });
+    expect((await app.request("/data")).status).toBe(200);
+    settings.set({ delayMs: { min: 100, max: 300 }, failRate: 0 });
+    expect((await app.request("/data")).status).toBe(200);
+    expect(slept).toEqual([200]);
+    settings.set({ delayMs: null, failRate: 1 });
+    expect((await app.request("/data")).status).toBe(500);
+    settings.set({ delayMs: null, failRate: 0 });
+    expect((await app.request("/data")).status).toBe(200);
+    expect(slept).toEqual([200]);
+  });
+
+  test("starts from the given knobs, off by default, and hands out a copy it will not change under a reader", () => {
+    expect(createChaosSettings().get()).toEqual({ delayMs: null, failRate: 0 });
+    const settings = createChaosSettings({ delayMs: { min: 1, max: 2 }, failRate: 0.5 });
+    const before = settings.get();
+    const range = { min: 5, max: 6 };
+    settings.set({ delayMs: range, failRate: 0 });
+    range.max = 99;
+    expect(before).toEqual({ delayMs: { min: 1, max: 2 }, failRate: 0.5 });
+    expect(settings.get()).toEqual({ delayMs: { min: 5, max: 6 }, failRate: 0 });
+  });
+
+  test("given settings, the options' own delayMs and failRate are not used", async () => {
+    const app = appWith({ settings: createChaosSettings(), failRate: 1, random: () => 0 });
+    expect((await app.request("/data")).status).toBe(200);
   });
 });

@@ -1,5 +1,7 @@
 // Demo knobs that make a service (inventory, payments) slow or flaky on purpose, so the BFF's deadlines and fallbacks can be seen.
 // Off by default; a service's index.ts parses them from the environment, tests inject `random` and `sleep`.
+// The middleware reads them from a ChaosSettings holder on every request, so a dev-only admin route (inventory's
+// /admin/chaos) can turn them at run time.
 import type { MiddlewareHandler } from "hono";
 import { floatFromEnv } from "@storefront/shared/config";
 import { errorResponse } from "@storefront/shared/errors";
@@ -16,10 +18,26 @@ export type ChaosOptions = {
   sleep?: (ms: number) => Promise<unknown>;
   /** The variable that set failRate, named in the injected failure's message. */
   failRateName?: string;
+  /** Where the knobs are read from on each request; when given, delayMs and failRate above are ignored. */
+  settings?: ChaosSettings;
 };
 
+export type ChaosKnobs = { delayMs: DelayRange | null; failRate: number };
+
+/** The knobs as they are now, changed at run time; a change applies to the next request. */
+export type ChaosSettings = { get(): ChaosKnobs; set(knobs: ChaosKnobs): void };
+
+export function createChaosSettings(initial: { delayMs?: DelayRange | null; failRate?: number } = {}): ChaosSettings {
+  let knobs: ChaosKnobs = { delayMs: initial.delayMs ?? null, failRate: initial.failRate ?? 0 };
+  return {
+    get: () => knobs,
+    // A new object each time: a request that already read the knobs keeps what it read.
+    set: (next) => void (knobs = { delayMs: next.delayMs ? { ...next.delayMs } : null, failRate: next.failRate }),
+  };
+}
+
 // setTimeout fires at once for anything above a signed 32-bit number of ms, which would silently disable the delay.
-const MAX_DELAY_MS = 2_147_483_647;
+export const MAX_DELAY_MS = 2_147_483_647;
 
 /** "250" or "0-5000" (ms). Empty or missing means no delay. */
 export function parseDelayRange(name: string, raw: string | undefined): DelayRange | undefined {
@@ -44,8 +62,10 @@ export function chaosFromEnv(env: Record<string, string | undefined>, prefix = "
 }
 
 /** Delays, then maybe fails, the requests it is mounted on. */
-export function chaos({ delayMs, failRate = 0, random = Math.random, sleep = Bun.sleep, failRateName = "INVENTORY_FAIL_RATE" }: ChaosOptions = {}): MiddlewareHandler {
+export function chaos({ delayMs: initialDelay, failRate: initialRate, settings, random = Math.random, sleep = Bun.sleep, failRateName = "INVENTORY_FAIL_RATE" }: ChaosOptions = {}): MiddlewareHandler {
+  const knobs = settings ?? createChaosSettings({ delayMs: initialDelay, failRate: initialRate });
   return async (c, next) => {
+    const { delayMs, failRate } = knobs.get();
     if (delayMs) {
       // + 1 and floor: every whole ms in [min, max] is equally likely, max included.
       const ms = delayMs.min + Math.floor(random() * (delayMs.max - delayMs.min + 1));

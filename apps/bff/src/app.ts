@@ -10,6 +10,8 @@ import { openApiDocument } from "./openapi.ts";
 import { apiRoutes } from "./routes/api.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { createProductsCache } from "./products-cache.ts";
+import type { QueueCountsReader } from "@storefront/shared/outbox/queue-counts";
+import { DEFAULT_STATUS_DEADLINE_MS } from "./status/collect.ts";
 
 export type BffDeps = {
   urls: { products: string; inventory: string; cart: string; favorites: string; notifications: string; users: string; orders: string; delivery: string };
@@ -38,6 +40,10 @@ export type BffDeps = {
   onBreakerChange?: BreakerOptions["onStateChange"];
   /** Logger and metrics registry; index.ts passes the real ones, tests get silent defaults. */
   observability?: Observability;
+  /** The event queues /admin/status counts, on the BFF's Redis (index.ts); without it they are null and redis "down". */
+  queues?: QueueCountsReader;
+  /** How long /admin/status waits for each of its remote parts (queues, Redis, each service's /metrics). */
+  statusDeadlineMs?: number;
 };
 
 export const DEFAULT_DEADLINES = { productsMs: 1000, inventoryMs: 1000, writeMs: 2000, checkoutMs: 5000 };
@@ -71,6 +77,8 @@ export function createApp(deps: BffDeps) {
   const orders = createUpstreamClient("orders", deps.urls.orders, { ...upstreamOptions, breaker: { ...upstreamOptions.breaker, slowCallMs: ordersSlowCallMs } });
   const delivery = createUpstreamClient("delivery", deps.urls.delivery, upstreamOptions);
   const upstreams = [products, inventory, cart, favorites, notifications, users, orders, delivery];
+  // The status page's switches: not retried, and behind a breaker of their own (see admin-status.ts).
+  const inventoryAdmin = createUpstreamClient("inventory-admin", deps.urls.inventory, { fetch: deps.fetch, retry: null, breaker: upstreamOptions.breaker });
   obs.registry.gauge("bff_circuit_breaker_state", "1 for each upstream's current breaker state, 0 for the others.", ["upstream", "state"], function* () {
     for (const u of upstreams) {
       const state = u.breaker.state;
@@ -110,6 +118,18 @@ export function createApp(deps: BffDeps) {
     catalogue,
     deadlines: { productsMs, inventoryMs, writeMs, checkoutMs },
     degradedTotal,
+    status: {
+      inventoryAdmin,
+      sources: {
+        upstreams,
+        duration: upstreamOptions.duration,
+        queues: deps.queues,
+        // The services that run an outbox relay.
+        outboxServices: { products: deps.urls.products, inventory: deps.urls.inventory, cart: deps.urls.cart, orders: deps.urls.orders, delivery: deps.urls.delivery },
+        fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
+        deadlineMs: deps.statusDeadlineMs ?? DEFAULT_STATUS_DEADLINE_MS,
+      },
+    },
   });
   app.route("/", api);
   // Built on first request, then kept: the routes do not change while the process runs.

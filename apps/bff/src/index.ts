@@ -8,6 +8,8 @@ import { parseTrustedProxies } from "./client-ip.ts";
 import { parseOrigins } from "./cors.ts";
 import { createRateLimitRedis, createRateLimits, rateLimitPoliciesFromEnv, waitForRedis } from "./middleware/rate-limit.ts";
 import { startup } from "@storefront/shared/startup";
+import { createQueueCounts } from "@storefront/shared/outbox/queue-counts";
+import { DEFAULT_STATUS_DEADLINE_MS } from "./status/collect.ts";
 import { createApp, DEFAULT_DEADLINES, DEFAULT_PRODUCTS_CACHE, DEFAULT_PRODUCTS_STALE_MAX_MS } from "./app.ts";
 
 const env = process.env;
@@ -28,7 +30,9 @@ const settings = start.settings(() => ({
   corsOrigins: parseOrigins(env.CORS_ORIGINS),
   redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
   // Under the deployment's Redis namespace (QUEUE_PREFIX), beside its queues.
+  queuePrefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX,
   rateLimitPrefix: `${env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX}:ratelimit`,
+  statusDeadlineMs: intFromEnv(env, "STATUS_DEADLINE_MS", DEFAULT_STATUS_DEADLINE_MS, { min: 1 }),
   rateLimitPolicies: rateLimitPoliciesFromEnv(env),
   trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES),
   deadlines: {
@@ -52,7 +56,7 @@ const settings = start.settings(() => ({
     swrMs: intFromEnv(env, "PRODUCTS_CACHE_SWR_MS", DEFAULT_PRODUCTS_CACHE.swrMs),
   },
 }));
-const { port, redisUrl, rateLimitPrefix, rateLimitPolicies, trustedProxies, ...deps } = settings;
+const { port, redisUrl, queuePrefix, rateLimitPrefix, rateLimitPolicies, trustedProxies, ...deps } = settings;
 const { logger } = observability;
 const verifier = createUsersVerifier({ usersUrl: deps.urls.users, logger });
 const redis = createRateLimitRedis(redisUrl);
@@ -60,10 +64,13 @@ const redis = createRateLimitRedis(redisUrl);
 const rateLimits = createRateLimits({ redis, prefix: rateLimitPrefix, policies: rateLimitPolicies, trustedProxies, logger });
 // Without this wait the first requests after start would count in memory and log an outage for nothing.
 if (!(await waitForRedis(redis, 2000))) logger.warn("rate limits: no Redis at start; counting in memory until it answers");
+// The status page's queue counts, on the same connection (its commands fail fast while Redis is down).
+const queues = createQueueCounts({ connection: redis, prefix: queuePrefix });
 serveApp({
-  app: createApp({ ...deps, verifier, rateLimits, observability }),
+  app: createApp({ ...deps, verifier, rateLimits, observability, queues }),
   service: "bff",
   port,
   observability,
-  onClose: [() => rateLimits.close()],
+  // The queues before the connection they use.
+  onClose: [() => queues.close(), () => rateLimits.close()],
 });

@@ -43,7 +43,7 @@ describe("the OpenAPI document", () => {
       .map((r) => `${r.method} ${r.path.replace(/\/:([^/]+)/g, "/{$1}")}`);
     const documented = operations.map((o) => `${o.method} ${o.path}`);
     expect([...new Set(served)].sort()).toEqual([...documented].sort());
-    expect(documented).toHaveLength(27);
+    expect(documented).toHaveLength(29);
   });
 
   test("a named schema that may be null says so: an order's delivery, a delivery's courier, a step's from", () => {
@@ -603,6 +603,45 @@ const cases: Case[] = [
     path: "/admin/deliveries/41/courier",
     status: 400,
     init: { ...admin, method: "POST", body: body({ courier_id: "1" }) },
+  },
+  {
+    name: "the status page, orders' /metrics hanging",
+    method: "GET",
+    template: "/admin/status",
+    path: "/admin/status",
+    status: 200,
+    init: admin,
+    upstream: [
+      ...["products", "inventory", "cart", "delivery"].map((name) => http.get(`${urls[name as keyof typeof urls]}/metrics`, () => new HttpResponse("outbox_pending_events 2\n"))),
+      http.get(`${urls.orders}/metrics`, () => HttpResponse.error()),
+    ],
+  },
+  { name: "the status page as a customer", method: "GET", template: "/admin/status", path: "/admin/status", status: 403, init: customer },
+  {
+    name: "inventory's demo knobs",
+    method: "PUT",
+    template: "/admin/chaos/inventory",
+    path: "/admin/chaos/inventory",
+    status: 200,
+    init: { ...admin, method: "PUT", body: body({ delay_ms: { min: 0, max: 500 }, fail_rate: 0.5 }) },
+    upstream: [http.put(`${urls.inventory}/admin/chaos`, async ({ request }) => HttpResponse.json(await request.json()))],
+  },
+  {
+    name: "inventory's demo knobs, switches off",
+    method: "PUT",
+    template: "/admin/chaos/inventory",
+    path: "/admin/chaos/inventory",
+    status: 404,
+    init: { ...admin, method: "PUT", body: body({ delay_ms: null, fail_rate: 0 }) },
+    upstream: [http.put(`${urls.inventory}/admin/chaos`, () => HttpResponse.json(envelope("NOT_FOUND"), { status: 404 }))],
+  },
+  {
+    name: "inventory's demo knobs, a rate above 1",
+    method: "PUT",
+    template: "/admin/chaos/inventory",
+    path: "/admin/chaos/inventory",
+    status: 400,
+    init: { ...admin, method: "PUT", body: body({ delay_ms: null, fail_rate: 2 }) },
   },
   { name: "the couriers", method: "GET", template: "/admin/couriers", path: "/admin/couriers", status: 200, init: admin },
   { name: "the couriers as a customer", method: "GET", template: "/admin/couriers", path: "/admin/couriers", status: 403, init: customer },

@@ -3,6 +3,7 @@
 // the document promises: responseSchema("GET", "/cart", 200), or responseProblem(...) for a readable verdict.
 import { z } from "@hono/zod-openapi";
 import { createUpstreamClient } from "@storefront/shared/upstream/client";
+import { Histogram } from "@storefront/shared/observability/metrics";
 import { createProductsCache } from "./products-cache.ts";
 import { apiRoutes, type Api } from "./routes/api.ts";
 
@@ -79,7 +80,11 @@ function describedOperations(): Operation[] {
     delivery: client("delivery"),
   };
   const catalogue = createProductsCache({ products: upstreams.products, ttlMs: 0, swrMs: 0, staleMaxMs: 0, refreshDeadlineMs: 1 });
-  const api = apiRoutes({ upstreams, catalogue, deadlines: { productsMs: 1, inventoryMs: 1, writeMs: 1, checkoutMs: 1 } });
+  const status = {
+    inventoryAdmin: client("inventory"),
+    sources: { upstreams: Object.values(upstreams), duration: new Histogram("described", "never observed"), outboxServices: {}, fetch: refuse, deadlineMs: 1 },
+  };
+  const api = apiRoutes({ upstreams, catalogue, deadlines: { productsMs: 1, inventoryMs: 1, writeMs: 1, checkoutMs: 1 }, status });
   operations = [];
   for (const def of api.openAPIRegistry.definitions) {
     if (def.type !== "route") continue;

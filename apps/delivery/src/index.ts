@@ -33,7 +33,7 @@ await startDatabaseService({
   dataDir: env.DELIVERY_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
   start: (sql, { logger }) => {
-    const relay = startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix: settings.prefix });
+    const relay = startOutboxRelay({ sql, logger, registry: start.observability.registry, redisUrl: settings.redisUrl, prefix: settings.prefix });
 
     const connection = new Redis(...workerRedisOptions(settings.redisUrl));
     // ioredis reconnects by itself (retryStrategy); the outage is logged once rather than per attempt.

@@ -66,7 +66,7 @@ await startDatabaseService({
   migrations: new URL("./db/migrations", import.meta.url),
   start: (sql, { logger, registry }) => {
     const prefix = env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX;
-    const relay = startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix });
+    const relay = startOutboxRelay({ sql, logger, registry, redisUrl: settings.redisUrl, prefix });
     // Delivery events on the orders queue. ioredis reconnects by itself; an outage is logged once, and Redis
     // being down at start-up only delays the events (HTTP and the saga do not need it).
     const connection = new Redis(...workerRedisOptions(settings.redisUrl));

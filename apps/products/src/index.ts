@@ -23,7 +23,7 @@ await startDatabaseService({
   dataDir: env.PRODUCTS_DATA_DIR,
   migrations: new URL("./db/migrations", import.meta.url),
   // Redis may be down at start-up: the service serves anyway and its outbox relay waits for it.
-  start: (sql, { logger }) => startOutboxRelay({ sql, logger, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
+  start: (sql, { logger, registry }) => startOutboxRelay({ sql, logger, registry, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
   createApp: (sql, outbox, observability) =>
     createApp({ sql, outbox, observability, verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger: observability.logger }) }),
 });

@@ -40,6 +40,11 @@ export type OutboxRelay = {
   stop(): Promise<void>;
   /** One batch, errors thrown rather than handled: for tests. Returns how many events were published. */
   publishOnce(): Promise<number>;
+  /**
+   * Unpublished rows at the end of the last pass (one count per pass, busy or idle); null before the first
+   * count. When the database does not answer, the last count stays: a backlog seen stale beats none.
+   */
+  pendingEvents(): number | null;
 };
 
 type OutboxRow = { id: string; type: EventJobData["type"]; payload: EventJobData["payload"]; created_at: Date };
@@ -57,6 +62,9 @@ export const toJob = (row: OutboxRow): EventJob => ({
   data: { type: row.type, payload: row.payload, event_id: row.id, occurred_at: row.created_at.toISOString() } as EventJobData,
   opts: { ...EVENT_JOB_OPTIONS, jobId: row.id },
 });
+
+/** Rows not yet published; the partial index on published_at is null keeps it cheap however large the table. */
+export const countPending = async (sql: Sql) => (await sql<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`)[0]!.n;
 
 /** Deletes published rows older than a day, a bounded number per call so it never turns into a long statement. */
 export const purgePublished = (sql: Sql, limit = 10_000) =>
@@ -129,6 +137,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let failures = 0;
   let outage: "redis" | "database" | undefined;
   let lastPurge = -Infinity;
+  let pending: number | null = null;
 
   const schedule = (ms: number) => {
     clearTimeout(timer);
@@ -169,11 +178,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  /** After each pass: the backlog for the outbox_pending_events gauge. Redis being down is when it matters most. */
+  async function countAfterPass(wait: number): Promise<number> {
+    try {
+      pending = await countPending(sql);
+    } catch {
+      // The database is down or busy: the pass already logged that outage; keep the last count.
+    }
+    return wait;
+  }
+
   async function run() {
     timer = undefined;
     if (stopped || inFlight) return;
     wokenDuringPass = false;
-    inFlight = pass();
+    inFlight = pass().then(countAfterPass);
     const wait = await inFlight;
     inFlight = undefined;
     // A wake() during the pass may be for a row committed after its select: go again at once.
@@ -182,6 +201,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   return {
     publishOnce,
+    pendingEvents: () => pending,
     start() {
       if (started) return;
       started = true;

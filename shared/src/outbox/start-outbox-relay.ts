@@ -1,10 +1,14 @@
 // Everything a service needs to run its outbox relay: the event queues on REDIS_URL under the BullMQ
-// prefix, the relay started on the service's database, and one close for shutdown. Redis being down at
-// start-up is fine: the relay waits for it.
+// prefix, the relay started on the service's database, its backlog as the outbox_pending_events gauge on the
+// service's /metrics, and one close for shutdown. Redis being down at start-up is fine: the relay waits for it.
 import type { Sql } from "postgres";
 import type { Logger } from "../observability/logger.ts";
+import type { Registry } from "../observability/metrics.ts";
 import { createEventQueues } from "./event-queues.ts";
 import { createOutboxRelay, type OutboxRelayOptions } from "./relay.ts";
+
+/** The gauge's name; the BFF's status page reads it from each service's /metrics. */
+export const OUTBOX_PENDING_GAUGE = "outbox_pending_events";
 
 export type RunningOutboxRelay = { wake(): void; close(): Promise<void> };
 
@@ -13,6 +17,8 @@ export function startOutboxRelay(options: {
   logger: Logger;
   redisUrl: string;
   prefix: string;
+  /** The service's metrics registry (Observability.registry): gets the outbox_pending_events gauge. */
+  registry?: Registry;
   relay?: Omit<OutboxRelayOptions, "sql" | "queues" | "logger">;
 }): RunningOutboxRelay {
   const { sql, logger, redisUrl, prefix } = options;
@@ -22,6 +28,11 @@ export function startOutboxRelay(options: {
     sql,
     queues: events.queues,
     logger,
+  });
+  // No sample until the first pass has counted: "unknown" rather than a made-up 0.
+  options.registry?.gauge(OUTBOX_PENDING_GAUGE, "Outbox rows not yet published to the event queues, as of the relay's last pass.", [], () => {
+    const pending = relay.pendingEvents();
+    return pending === null ? [] : [[[], pending]];
   });
   relay.start();
   return {

@@ -7,6 +7,8 @@ import { BEARER_AUTH, BEARER_SCHEME } from "../openapi/responses.ts";
 import { openApiRouter } from "../openapi/router.ts";
 import { adminRoutes } from "./admin.ts";
 import { adminDeliveriesRoutes } from "./admin-deliveries.ts";
+import { adminStatusRoutes } from "./admin-status.ts";
+import type { StatusSources } from "../status/collect.ts";
 import { authRoutes } from "./auth.ts";
 import { cartRoutes } from "./cart.ts";
 import { checkoutRoutes } from "./checkout.ts";
@@ -23,9 +25,11 @@ export type ApiDeps = {
   /** writeMs: every forwarded call (deliveries included) but checkout and cancel, which wait on payment and stock (checkoutMs). */
   deadlines: { productsMs: number; inventoryMs: number; writeMs: number; checkoutMs: number };
   degradedTotal?: Counter;
+  /** /admin/status's sources, and the inventory client (its own breaker) that the chaos switches go through. */
+  status: { sources: StatusSources; inventoryAdmin: UpstreamClient };
 };
 
-export function apiRoutes({ upstreams, catalogue, deadlines, degradedTotal }: ApiDeps) {
+export function apiRoutes({ upstreams, catalogue, deadlines, degradedTotal, status }: ApiDeps) {
   const { productsMs, inventoryMs, writeMs, checkoutMs } = deadlines;
   const { products, inventory, cart, favorites, notifications, users, orders, delivery } = upstreams;
   const api = openApiRouter()
@@ -33,6 +37,7 @@ export function apiRoutes({ upstreams, catalogue, deadlines, degradedTotal }: Ap
     .route("/me", meRoutes(users, writeMs))
     .route("/admin", adminRoutes({ products, inventory }, writeMs, catalogue.expire))
     .route("/admin", adminDeliveriesRoutes(delivery, writeMs))
+    .route("/admin", adminStatusRoutes(status.sources, status.inventoryAdmin, writeMs))
     .route("/courier", courierRoutes(delivery, writeMs))
     .route("/products", listingRoutes({ catalogue, inventory, cart, favorites, productsDeadlineMs: productsMs, inventoryDeadlineMs: inventoryMs, degradedTotal }))
     .route("/cart", cartRoutes(cart, writeMs))
