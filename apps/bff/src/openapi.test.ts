@@ -43,7 +43,7 @@ describe("the OpenAPI document", () => {
       .map((r) => `${r.method} ${r.path.replace(/\/:([^/]+)/g, "/{$1}")}`);
     const documented = operations.map((o) => `${o.method} ${o.path}`);
     expect([...new Set(served)].sort()).toEqual([...documented].sort());
-    expect(documented).toHaveLength(29);
+    expect(documented).toHaveLength(30);
   });
 
   test("a named schema that may be null says so: an order's delivery, a delivery's courier, a step's from", () => {
@@ -432,6 +432,24 @@ const cases: Case[] = [
     status: 404,
     init: { ...admin, method: "PATCH", body: body({ price_cents: 3900 }) },
     upstream: [http.patch(`${urls.products}/products/:id`, () => HttpResponse.json(envelope("NOT_FOUND"), { status: 404 }))],
+  },
+  {
+    name: "read a product's stock",
+    method: "GET",
+    template: "/admin/products/{product_id}/inventory",
+    path: "/admin/products/4/inventory",
+    status: 200,
+    init: admin,
+    upstream: [http.get(`${urls.inventory}/products/:id/inventory`, () => HttpResponse.json({ product_id: 4, inventory: 7, on_hand: 9, reserved: 2 }))],
+  },
+  {
+    name: "read an unknown product's stock",
+    method: "GET",
+    template: "/admin/products/{product_id}/inventory",
+    path: "/admin/products/4/inventory",
+    status: 404,
+    init: admin,
+    upstream: [http.get(`${urls.inventory}/products/:id/inventory`, () => HttpResponse.json(envelope("NOT_FOUND"), { status: 404 }))],
   },
   {
     name: "set stock below what is reserved",

@@ -60,6 +60,20 @@ const setStock = createRoute({
   },
 });
 
+const getStock = createRoute({
+  method: "get",
+  path: "/products/{product_id}/inventory",
+  tags,
+  summary: "A product's stock",
+  description: "Available, on hand and reserved, as inventory counts them now.",
+  security: needsToken,
+  request: { params: productParams },
+  responses: {
+    200: jsonResponse("The stock now.", Stock),
+    ...errorResponses([400, 401, 403, 404], { 403: FORBIDDEN, 404: "NOT_FOUND: inventory has no stock row for the product." }),
+  },
+});
+
 const editProduct = createRoute({
   method: "patch",
   path: "/products/{product_id}",
@@ -80,6 +94,7 @@ export const adminRoutes = (upstreams: { products: UpstreamClient; inventory: Up
   // The role first: a caller who may not change anything learns nothing from the validation of what they sent.
   router.use(requireRole("admin"));
   return router
+    .openapi(getStock, (c) => passedOn(forward(c, upstreams.inventory, deadlineMs, "GET", `/products/${c.req.valid("param").product_id}/inventory`)))
     .openapi(setStock, (c) =>
       passedOn(forward(c, upstreams.inventory, deadlineMs, "PUT", `/products/${c.req.valid("param").product_id}/inventory`, c.req.valid("json"))),
     )

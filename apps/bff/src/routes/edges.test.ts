@@ -191,7 +191,7 @@ describe("rate limits on every public route", () => {
         checked++;
       }
     }
-    expect(checked).toBe(29);
+    expect(checked).toBe(30);
   });
 
   test("a courier's and an admin's delivery routes count against their user's quota", async () => {
