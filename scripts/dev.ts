@@ -134,6 +134,9 @@ if (stopping) await new Promise(() => {});
 
 // DEV_AUTH_DIR: where the signing key and the worker's secret are kept (tests point it at a temp directory).
 const authSecrets = await devAuthSecrets(process.env.DEV_AUTH_DIR || `${root}.data/auth`);
+/** Development defaults a deployment never gets: the status page's switches for inventory's demo knobs. */
+const devEnv = (name: string): Record<string, string> =>
+  name === "inventory" ? { INVENTORY_CHAOS_SWITCHES: process.env.INVENTORY_CHAOS_SWITCHES ?? "1" } : {};
 
 for (const app of APPS) {
   const prefix = `${app.name.padEnd(nameWidth)} | `;
@@ -142,7 +145,7 @@ for (const app of APPS) {
       name: app.name,
       cmd: [process.execPath, app.entry],
       cwd: root,
-      env: { ...process.env, ...appEnv(app.name, ports), ...authEnv(app.name, authSecrets) },
+      env: { ...process.env, ...devEnv(app.name), ...appEnv(app.name, ports), ...authEnv(app.name, authSecrets) },
       onLine: (line, stream) => process[stream].write(prefix + line + "\n"),
       say,
       waitReady: (signal) => waitUntilReady(readyUrl(app.name), { timeoutMs: readyTimeoutMs, signal }),
@@ -184,4 +187,5 @@ console.log(
 console.log(`curl -s localhost:${ports.bff}/orders -H "authorization: Bearer $TOKEN"`);
 say(`API docs: http://localhost:${ports.bff}/docs`);
 say(`the shop in a browser: http://localhost:${ports.web} (log in as user1@storefront.test / storefront-demo)`);
+say(`live status, with switches that break inventory: http://localhost:${ports.web}/status`);
 say("Ctrl-C stops everything");
