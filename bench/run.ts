@@ -2,7 +2,8 @@
 // our six apps (users first, with a signing key made for the run; tokens are signed here with the same key)
 // and the seed's aiohttp peer, runs the scenarios (bench/scenarios/), writes bench/RESULTS.md, and stops
 // everything, drops the databases, deletes the run's Redis keys and removes the worktree of scenario 6 at the
-// end, also on error or Ctrl-C. Scenario 8 (checkout) runs last, on a stack started afresh with orders and payments.
+// end, also on error or Ctrl-C. Scenarios 8 (checkout) and 9 (the web app's home page) run last, each on a stack
+// started afresh: 8 with orders and payments, 9 with notifications and the web app.
 // BENCH_QUICK=1 runs every measurement briefly (a smoke test of the suite; numbers not for keeping); BENCH_ONLY=8
 // (or "1,8") runs only those scenarios and prints their results instead of writing RESULTS.md; see README.md.
 import { rmSync } from "node:fs";
@@ -13,7 +14,7 @@ import { freshAuthSecrets } from "../scripts/auth.ts";
 import { DEV_REDIS_URL, redisAnswers } from "../scripts/redis.ts";
 import { deletePrefix } from "../shared/src/testing/test-redis.ts";
 import type { BenchContext } from "./context.ts";
-import { createBenchDatabases, DEFAULT_ADMIN_URL, dropBenchDatabases, psql, trimCatalogueToTen } from "./databases.ts";
+import { createBenchDatabases, createDatabases, DEFAULT_ADMIN_URL, dropBenchDatabases, dropDatabases, psql, trimCatalogueToTen } from "./databases.ts";
 import { peerUnavailable, startPeer, type Peer } from "./peer.ts";
 import { chaosSection, renderResults, withChaosSection, type Section } from "./report.ts";
 import { loadAverage, machineBusyOver, rssMb } from "./proc.ts";
@@ -25,7 +26,8 @@ import { notifications } from "./scenarios/notifications.ts";
 import { openBreaker } from "./scenarios/open-breaker.ts";
 import { overhead } from "./scenarios/overhead.ts";
 import { tokenCost } from "./scenarios/token-cost.ts";
-import { benchLogDir, runEnv, startBff, startCheckoutStack, startServices, stopAll, upstreamUrls } from "./stack.ts";
+import { fillCatalogue, webHome } from "./scenarios/web-home.ts";
+import { benchLogDir, runEnv, startBff, startCheckoutStack, startServices, startWebStack, stopAll, upstreamUrls } from "./stack.ts";
 import { bearerHeader, createTokenMint } from "./tokens.ts";
 import { removeWorktrees } from "./worktree.ts";
 import { wrkPath } from "./wrk.ts";
@@ -36,7 +38,7 @@ const FALLBACK_PEAK_RPS = 2000;
 
 const adminUrl = process.env.BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
 const quick = process.env.BENCH_QUICK === "1";
-const SCENARIO_COUNT = 8;
+const SCENARIO_COUNT = 9;
 /** BENCH_ONLY's scenarios, or null for all; read at the start of main(), which reports a bad value. */
 let only: Set<number> | null = null;
 /** Whether the scenario titled "<n>. ..." runs: all of them unless BENCH_ONLY names some. */
@@ -57,6 +59,8 @@ function cleanup(): Promise<void> {
     await stopAll();
     await removeWorktrees();
     await dropBenchDatabases(adminUrl);
+    // Scenario 9's notifications database (only made when it runs with Redis); dropping one that is not there is fine.
+    await dropDatabases(adminUrl, "bench", ["notifications"]);
     if (redisUp) await deletePrefix(redisUrl, queuePrefix).catch((err) => console.error(`bench: deleting ${queuePrefix}:* in Redis: ${(err as Error).message}`));
   })();
   return cleaning;
@@ -196,6 +200,28 @@ async function main() {
         failed.push("8. checkout");
         log(`scenario 8. checkout failed: ${(err as Error).stack ?? err}`);
         sections.push(skippedSection("8. checkout throughput", `failed: ${(err as Error).message.split("\n")[0]}`));
+      } finally {
+        await stopAll();
+      }
+    }
+    if (selected("9.")) {
+      // The web app's home page, on a stack of its own (after 8, on the databases as it left them): the five
+      // services, notifications (with Redis: the logged-in header asks for the inbox), a BFF and the web app.
+      log("scenario 9. web home");
+      loads.push(`9: ${loadAverage().toFixed(2)}`);
+      try {
+        if (!hasWrk) {
+          sections.push(skippedSection("9. web storefront home page", "wrk is not installed (apt-get install -y wrk)"));
+        } else {
+          const notificationsDbUrl = redisUp ? (await createDatabases(adminUrl, "bench", ["notifications"])).notifications : null;
+          const stack = await startWebStack(dbUrls, appEnv, secrets, { notificationsDbUrl, beforeBff: () => fillCatalogue(dbUrls) });
+          log(`the web stack is up (logs in ${benchLogDir()})`);
+          sections.push(await webHome({ stack, tokens, runS: quick ? 2 : 10, quick, log }));
+        }
+      } catch (err) {
+        failed.push("9. web home");
+        log(`scenario 9. web home failed: ${(err as Error).stack ?? err}`);
+        sections.push(skippedSection("9. web storefront home page", `failed: ${(err as Error).message.split("\n")[0]}`));
       } finally {
         await stopAll();
       }

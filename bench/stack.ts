@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchDatabase, BenchService, CheckoutService, DatabaseService } from "./databases.ts";
 
-export type AppName = DatabaseService | CheckoutService | "bff";
+export type AppName = DatabaseService | CheckoutService | "bff" | "web";
 
 export type RunningApp = {
   name: string;
@@ -33,7 +33,7 @@ process.on("exit", () => {
 
 // Variables our apps read; removed from the inherited environment so a developer's exports do not leak in.
 const APP_VARS =
-  /^(PORT|WRITE_DEADLINE_MS|QUEUE_PREFIX|REDIS_URL|SHUTDOWN_GRACE_MS|CORS_ORIGINS|TRUSTED_PROXIES|(USERS|PRODUCTS|INVENTORY|FAVORITES|CART|BFF|NOTIFICATIONS|ORDERS|PAYMENTS|PAYMENT|SAGA|CHECKOUT|BREAKER|LOG|AUTH|SERVICE|RATE_LIMIT|PASSWORD|ACCESS_TOKEN|REFRESH_TOKEN|WORKER|NOTIFY)_.*)$/;
+  /^(PORT|WRITE_DEADLINE_MS|QUEUE_PREFIX|REDIS_URL|SHUTDOWN_GRACE_MS|CORS_ORIGINS|TRUSTED_PROXIES|(USERS|PRODUCTS|INVENTORY|FAVORITES|CART|BFF|NOTIFICATIONS|ORDERS|PAYMENTS|PAYMENT|SAGA|CHECKOUT|BREAKER|LOG|AUTH|SERVICE|RATE_LIMIT|PASSWORD|ACCESS_TOKEN|REFRESH_TOKEN|WORKER|NOTIFY|WEB)_.*)$/;
 
 /**
  * Rate limits far above any load the bench sends (RATE_LIMIT_* is "<requests>/<seconds>"), so no request is
@@ -251,4 +251,38 @@ export function startBff(
     label,
     options,
   );
+}
+
+export type WebStack = { services: Services; notifications: RunningApp | null; bff: RunningApp; web: RunningApp };
+
+/**
+ * Scenario 9's stack: the five services, notifications (the logged-in header's unread count) when
+ * `notificationsDbUrl` is given (it needs Redis), a BFF on them, and the web app on the BFF with plain
+ * (not Secure) cookies, so the bench can send `sf_access` over http. `beforeBff` runs once the services have
+ * migrated, before the BFF starts, so that data it writes is not hidden behind the BFF's products cache.
+ * Without notifications the BFF's NOTIFICATIONS_URL is a port nothing listens on (a developer's notifications
+ * on the default port must not answer the bench).
+ */
+export async function startWebStack(
+  dbUrls: Record<BenchService, string>,
+  env: Record<string, string>,
+  secrets: AuthSecrets,
+  options: { notificationsDbUrl: string | null; beforeBff?: (services: Services) => Promise<void> },
+): Promise<WebStack> {
+  const services = await startServices(dbUrls, env, secrets);
+  await options.beforeBff?.(services);
+  const notifications = options.notificationsDbUrl
+    ? await startApp("notifications", {
+        ...env,
+        NOTIFICATIONS_DATABASE_URL: options.notificationsDbUrl,
+        ...authEnv("notifications", secrets),
+        USERS_URL: services.users.url,
+        FAVORITES_URL: services.favorites.url,
+        CART_URL: services.cart.url,
+      })
+    : null;
+  const notificationsUrl = notifications?.url ?? `http://127.0.0.1:${await freePort()}`;
+  const bff = await startBff(env, upstreamUrls(services), { NOTIFICATIONS_URL: notificationsUrl });
+  const web = await startApp("web", { ...env, BFF_URL: bff.url, WEB_SECURE_COOKIES: "false" });
+  return { services, notifications, bff, web };
 }

@@ -13,6 +13,7 @@ import { psql, type BenchDatabase } from "../databases.ts";
 import { pidsNamed, watchCpu } from "../proc.ts";
 import { atLeast, ms, num, table, type Section, type TargetRow } from "../report.ts";
 import { percentile } from "../stats.ts";
+import { delta, merge, parseHistograms, quantile, type Scrape, type Series } from "../metrics.ts";
 import type { CheckoutStack, RunningApp } from "../stack.ts";
 import { bearer, type TokenMint } from "../tokens.ts";
 
@@ -366,8 +367,6 @@ function timelineTable(runs: [string, Timeline[], Answer[]][]): string[] {
 
 // ---- Prometheus histograms, before and after the run ----
 
-type Series = { app: string; name: string; labels: Record<string, string>; buckets: [number, number][]; sum: number; count: number };
-type Scrape = Map<string, Series>;
 
 function appsOf(stack: CheckoutStack): RunningApp[] {
   return [...Object.values(stack.services), stack.orders, stack.payments, stack.bff];
@@ -385,53 +384,6 @@ async function scrapeAll(apps: RunningApp[]): Promise<Scrape> {
 }
 
 /** Every histogram series in a Prometheus text page, keyed by app, name and labels (le left out). */
-function parseHistograms(app: string, text: string): Scrape {
-  const out: Scrape = new Map();
-  const get = (name: string, labels: Record<string, string>) => {
-    const key = `${app} ${name} ${JSON.stringify(labels)}`;
-    let s = out.get(key);
-    if (!s) out.set(key, (s = { app, name, labels, buckets: [], sum: 0, count: 0 }));
-    return s;
-  };
-  for (const line of text.split("\n")) {
-    const m = /^(\w+)_(bucket|sum|count)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of m[3]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    const le = labels.le;
-    delete labels.le;
-    const s = get(m[1]!, labels);
-    const value = Number(m[4]);
-    if (m[2] === "bucket") s.buckets.push([le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le), value]);
-    else if (m[2] === "sum") s.sum = value;
-    else s.count = value;
-  }
-  return out;
-}
-
-/** What a series gained between two scrapes. */
-function delta(after: Series, before: Series | undefined): Series {
-  if (!before) return after;
-  const was = new Map(before.buckets);
-  return { ...after, buckets: after.buckets.map(([le, c]) => [le, c - (was.get(le) ?? 0)]), sum: after.sum - before.sum, count: after.count - before.count };
-}
-
-/** histogram_quantile's estimate: linear within the bucket the rank falls in; its lower edge when that is +Inf. */
-function quantile(s: Series, q: number): number {
-  if (s.count <= 0) return Number.NaN;
-  const rank = q * s.count;
-  let lower = 0;
-  let below = 0;
-  for (const [le, cumulative] of s.buckets) {
-    if (cumulative >= rank) {
-      if (!Number.isFinite(le)) return lower;
-      return lower + ((le - lower) * (rank - below)) / Math.max(1, cumulative - below);
-    }
-    lower = le;
-    below = cumulative;
-  }
-  return lower;
-}
 
 function histogramTable(before: Scrape, after: Scrape): string[] {
   const picked: [string, (s: Series) => boolean][] = [
@@ -455,18 +407,6 @@ function histogramTable(before: Scrape, after: Scrape): string[] {
   }
   if (!rows.length) return ["No histogram grew during the run (no /metrics answered?)."];
   return table(["what", "count", "mean", "p50 (est.)", "p99 (est.)"], rows);
-}
-
-/** Series of one histogram added together (e.g. the same route's several statuses). */
-function merge(series: Series[]): Series {
-  const buckets = new Map<number, number>();
-  for (const s of series) for (const [le, c] of s.buckets) buckets.set(le, (buckets.get(le) ?? 0) + c);
-  return {
-    ...series[0]!,
-    buckets: [...buckets].sort((a, b) => a[0] - b[0]),
-    sum: series.reduce((a, s) => a + s.sum, 0),
-    count: series.reduce((a, s) => a + s.count, 0),
-  };
 }
 
 // ---- Small helpers ----
