@@ -42,6 +42,8 @@ export type BreakerSnapshot = {
   failures: number;
   slow: number;
   half_open_in_ms: number | null;
+  /** For an upstream with several replicas (upstream/instances.ts): each one's own breaker and standing. */
+  instances?: readonly (Omit<BreakerSnapshot, "instances"> & { url: string; outstanding: number; ejected_for_ms: number | null })[];
 };
 
 export type CircuitBreaker = {

@@ -25,3 +25,14 @@ export function urlFromEnv(env: Env, name: string, fallback: string): string {
     throw new Error(`${name} must be a URL, got "${raw}"`);
   }
 }
+
+/**
+ * An upstream's address: one URL (a Kubernetes Service, compose's DNS name) or a comma-separated list of its
+ * replicas, which the upstream client balances over (upstream/instances.ts). Each one must be a URL.
+ */
+export function upstreamFromEnv(env: Env, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  const urls = raw.split(",").map((part) => part.trim()).filter((part) => part !== "");
+  if (urls.length === 0) throw new Error(`${name} must be a URL or a comma-separated list of URLs, got "${raw}"`);
+  return urls.map((url) => urlFromEnv({ [name]: url }, name, url)).join(",");
+}

@@ -1,6 +1,6 @@
 // Starts the BFF: upstream addresses, deadlines, breaker and stale-copy settings from the environment, then serves.
 import { BREAKER_DEFAULTS } from "@storefront/shared/circuit-breaker";
-import { floatFromEnv, intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { floatFromEnv, intFromEnv, upstreamFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { serveApp } from "@storefront/shared/serve";
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
@@ -18,14 +18,14 @@ const { observability } = start;
 const settings = start.settings(() => ({
   port: intFromEnv(env, "PORT", 9000),
   urls: {
-    products: urlFromEnv(env, "PRODUCTS_URL", "http://127.0.0.1:8000"),
-    inventory: urlFromEnv(env, "INVENTORY_URL", "http://127.0.0.1:8001"),
-    favorites: urlFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002"),
-    cart: urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
-    notifications: urlFromEnv(env, "NOTIFICATIONS_URL", "http://127.0.0.1:8004"),
-    users: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
-    orders: urlFromEnv(env, "ORDERS_URL", "http://127.0.0.1:8006"),
-    delivery: urlFromEnv(env, "DELIVERY_URL", "http://127.0.0.1:8008"),
+    products: upstreamFromEnv(env, "PRODUCTS_URL", "http://127.0.0.1:8000"),
+    inventory: upstreamFromEnv(env, "INVENTORY_URL", "http://127.0.0.1:8001"),
+    favorites: upstreamFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002"),
+    cart: upstreamFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
+    notifications: upstreamFromEnv(env, "NOTIFICATIONS_URL", "http://127.0.0.1:8004"),
+    users: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+    orders: upstreamFromEnv(env, "ORDERS_URL", "http://127.0.0.1:8006"),
+    delivery: upstreamFromEnv(env, "DELIVERY_URL", "http://127.0.0.1:8008"),
   },
   corsOrigins: parseOrigins(env.CORS_ORIGINS),
   redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),

@@ -1,7 +1,7 @@
 // Starts the cart service: settings from the environment, then database, migrations and HTTP server.
 // Access tokens are checked against the users service's published keys (USERS_URL).
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
-import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { intFromEnv, upstreamFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
 import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
@@ -13,7 +13,7 @@ const start = startup("cart", env);
 const settings = start.settings(() => ({
   port: intFromEnv(env, "PORT", 8003),
   redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
-  usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+  usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
 }));
 await startDatabaseService({
   startup: start,

@@ -5,7 +5,7 @@
 // close in that order, and the process exits 0. Tokens are checked against the users service's keys (USERS_URL).
 import { Redis } from "ioredis";
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
-import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { intFromEnv, upstreamFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, workerRedisOptions } from "@storefront/shared/notifications/events";
 import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
@@ -20,7 +20,7 @@ const settings = start.settings(() => ({
   port: intFromEnv(env, "PORT", 8008),
   redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
   prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX,
-  usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+  usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
   concurrency: intFromEnv(env, "WORKER_CONCURRENCY", 10, { min: 1 }),
   shutdownGraceMs: intFromEnv(env, "SHUTDOWN_GRACE_MS", 10_000),
 }));

@@ -1,14 +1,14 @@
 // Starts the favorites service: settings from the environment, then database, migrations and HTTP server.
 // Access tokens are checked against the users service's published keys (USERS_URL).
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
-import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { intFromEnv, upstreamFromEnv } from "@storefront/shared/config";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
 
 const env = process.env;
 const start = startup("favorites", env);
-const settings = start.settings(() => ({ port: intFromEnv(env, "PORT", 8002), usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL) }));
+const settings = start.settings(() => ({ port: intFromEnv(env, "PORT", 8002), usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL) }));
 await startDatabaseService({
   startup: start,
   service: "favorites",

@@ -3,7 +3,7 @@
 // Demo knobs: INVENTORY_DELAY_MS and INVENTORY_FAIL_RATE set them at start; INVENTORY_CHAOS_SWITCHES=1 (development
 // only, off by default) also lets admins change them at run time with GET/PUT /admin/chaos, which is a 404 otherwise.
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
-import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { intFromEnv, upstreamFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from "@storefront/shared/notifications/events";
 import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
@@ -25,7 +25,7 @@ const start = startup("inventory", env);
 const settings = start.settings(() => ({
   port: intFromEnv(env, "PORT", 8001),
   redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
-  usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+  usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
   chaos: chaosFromEnv(env),
   chaosSwitches: switchesFromEnv(env.INVENTORY_CHAOS_SWITCHES),
   reservationTtlMs: intFromEnv(env, "RESERVATION_TTL_MS", DEFAULT_RESERVATION_TTL_MS, { min: 1 }),

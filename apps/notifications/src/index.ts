@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { createServiceCredentials } from "@storefront/shared/auth/service-credentials";
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
-import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { intFromEnv, upstreamFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { connectDatabase } from "@storefront/shared/db/connect";
 import { migrate } from "@storefront/shared/db/migrate";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, workerRedisOptions } from "@storefront/shared/notifications/events";
@@ -33,9 +33,9 @@ const settings = start.settings(() => {
     port: intFromEnv(env, "PORT", 8004),
     redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
     prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX,
-    favoritesUrl: urlFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002"),
-    cartUrl: urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
-    usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+    favoritesUrl: upstreamFromEnv(env, "FAVORITES_URL", "http://127.0.0.1:8002"),
+    cartUrl: upstreamFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
+    usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
     serviceClientId: env.SERVICE_CLIENT_ID || "notifications",
     serviceClientSecret: env.SERVICE_CLIENT_SECRET ?? "",
     favoritesDeadlineMs: intFromEnv(env, "FAVORITES_DEADLINE_MS", 2000, { min: 1 }),

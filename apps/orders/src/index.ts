@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import { createServiceCredentials } from "@storefront/shared/auth/service-credentials";
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
-import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { intFromEnv, upstreamFromEnv, urlFromEnv } from "@storefront/shared/config";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, ORDERS_QUEUE, workerRedisOptions } from "@storefront/shared/notifications/events";
 import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
@@ -27,12 +27,12 @@ const settings = start.settings(() => {
   return {
     port: intFromEnv(env, "PORT", 8006),
     redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
-    usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+    usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
     urls: {
-      cart: urlFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
-      products: urlFromEnv(env, "PRODUCTS_URL", "http://127.0.0.1:8000"),
-      inventory: urlFromEnv(env, "INVENTORY_URL", "http://127.0.0.1:8001"),
-      payments: urlFromEnv(env, "PAYMENTS_URL", "http://127.0.0.1:8007"),
+      cart: upstreamFromEnv(env, "CART_URL", "http://127.0.0.1:8003"),
+      products: upstreamFromEnv(env, "PRODUCTS_URL", "http://127.0.0.1:8000"),
+      inventory: upstreamFromEnv(env, "INVENTORY_URL", "http://127.0.0.1:8001"),
+      payments: upstreamFromEnv(env, "PAYMENTS_URL", "http://127.0.0.1:8007"),
     },
     clientId: env.SERVICE_CLIENT_ID || "orders",
     clientSecret: secret,

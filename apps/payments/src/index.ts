@@ -3,7 +3,7 @@
 // events, so there is no outbox and no relay.
 import { createUsersVerifier, DEFAULT_USERS_URL } from "@storefront/shared/auth/users-verifier";
 import { chaosFromEnv } from "@storefront/shared/chaos";
-import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { intFromEnv, upstreamFromEnv } from "@storefront/shared/config";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
@@ -14,7 +14,7 @@ const env = process.env;
 const start = startup("payments", env);
 const settings = start.settings(() => ({
   port: intFromEnv(env, "PORT", 8007),
-  usersUrl: urlFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+  usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
   leaseMs: intFromEnv(env, "PAYMENT_PROCESSING_LEASE_MS", DEFAULT_LEASE_MS, { min: 1 }),
   chaos: chaosFromEnv(env, "PAYMENT"),
 }));

@@ -1,5 +1,5 @@
 // The web app's settings from the environment (index.ts reads them; nothing else touches process.env).
-import { intFromEnv, urlFromEnv } from "@storefront/shared/config";
+import { intFromEnv, upstreamFromEnv } from "@storefront/shared/config";
 
 type Env = Record<string, string | undefined>;
 
@@ -31,7 +31,7 @@ export function developmentFromEnv(env: Env): boolean {
 export function webSettings(env: Env) {
   return {
     port: intFromEnv(env, "PORT", DEFAULT_PORT),
-    bffUrl: urlFromEnv(env, "BFF_URL", DEFAULT_BFF_URL),
+    bffUrl: upstreamFromEnv(env, "BFF_URL", DEFAULT_BFF_URL),
     secureCookies: secureCookiesFromEnv(env),
     development: developmentFromEnv(env),
   };

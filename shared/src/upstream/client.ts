@@ -3,15 +3,18 @@
 // x-deadline-ms header, the retry budget and the single-flight bound are all read, and the call settles by
 // that deadline whatever the upstream does, reading the body included. Callers never race it themselves.
 // GETs go deadline -> single flight -> retry -> breaker -> fetch; changes go deadline -> breaker -> fetch
-// (never retried: they are not idempotent).
+// (never retried: they are not idempotent). The address may be a list of replicas (instances.ts): each attempt
+// then goes to one instance, a retried GET to another one, and a change refused at connect (so never sent) to
+// the next one.
 import { abortable } from "../abort.ts";
-import { createCircuitBreaker, type BreakerOptions, type CircuitBreaker, type Outcome } from "../circuit-breaker.ts";
-import { createDeadline, type Deadline } from "../deadline.ts";
+import { CircuitOpenError, type BreakerOptions, type CircuitBreaker, type Outcome } from "../circuit-breaker.ts";
+import { createDeadline, DeadlineExceededError, type Deadline } from "../deadline.ts";
 import { DEADLINE_HEADER } from "../deadline-propagation.ts";
 import type { Histogram } from "../observability/metrics.ts";
 import type { Timing } from "../observability/request-context.ts";
 import { defaultRetryOn, parseRetryAfter, retry } from "../retry.ts";
 import { isCallersFault, outcomeOf, UpstreamInvalidResponseError, UpstreamStatusError } from "./errors.ts";
+import { createInstancePool, parseUpstreamUrls, type Instance } from "./instances.ts";
 import { createSingleFlight } from "./single-flight.ts";
 
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -45,6 +48,7 @@ export type UpstreamReply = { status: number; body: unknown; headers: Headers };
 
 export type UpstreamClient = {
   readonly name: string;
+  /** The upstream's breaker; for a list of replicas, all of theirs seen as one (open when every one is). */
   readonly breaker: CircuitBreaker;
   /**
    * GET a 2xx JSON body, passed through `parse` (which throws UpstreamInvalidResponseError for a wrong shape);
@@ -81,11 +85,26 @@ const isRetryable = (error: unknown) =>
 
 const retryAfterOf = (error: unknown) => (error instanceof UpstreamStatusError ? error.retryAfterMs : undefined);
 
+/** Nothing was sent: the instance refused the connection, so any request, a change too, may go to another. */
+const isRefused = (error: unknown) => (error as { code?: string } | null)?.code === "ECONNREFUSED";
+
+/** What a settled call says about the instance that took it. */
+function instanceOutcome(error: unknown): "failure" | "refused" | "neutral" {
+  if (isRefused(error)) return "refused";
+  if (error instanceof CircuitOpenError) return "neutral";
+  if (error instanceof UpstreamStatusError) return error.status >= 500 || error.status === 408 ? "failure" : "neutral";
+  if (error instanceof DeadlineExceededError || error instanceof UpstreamInvalidResponseError) return "failure";
+  // Cancelled by the caller (nobody needs the answer any more): nothing learnt about the instance.
+  if ((error as { name?: string } | null)?.name === "AbortError" || outcomeOf(error) === "aborted") return "neutral";
+  return "failure"; // reset, closed before answering, DNS...
+}
+
+/** `baseUrl` is one address (e.g. a Kubernetes Service) or a comma-separated list of the upstream's replicas. */
 export function createUpstreamClient(name: string, baseUrl: string, options: UpstreamClientOptions = {}): UpstreamClient {
-  const base = baseUrl.replace(/\/$/, "");
   const fetchFn = options.fetch ?? globalFetch;
   const policy = options.retry === undefined ? DEFAULT_RETRY : options.retry;
-  const breaker = createCircuitBreaker({ ...options.breaker, name, isFailure: isUpstreamFailure });
+  const pool = createInstancePool(name, parseUpstreamUrls(baseUrl), { ...options.breaker, isFailure: isUpstreamFailure });
+  const breaker = pool.breaker;
   const flights = createSingleFlight();
   const duration = options.duration;
 
@@ -110,6 +129,25 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
     const retryAfter = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get("retry-after"), Date.now()) : undefined;
     return new UpstreamStatusError(name, res.status, await readJson(res).catch(() => null), retryAfter);
   };
+
+  /** One attempt at one instance, through its breaker; counted in flight until settled, its outcome judged. */
+  function atInstance<T>(tried: Set<Instance>, signal: AbortSignal, work: (base: string) => Promise<T>): Promise<T> {
+    const instance = pool.pick(tried);
+    tried.add(instance);
+    instance.outstanding++;
+    return instance.breaker.run(() => work(instance.base), signal).then(
+      (value) => {
+        instance.outstanding--;
+        pool.settle(instance, "ok");
+        return value;
+      },
+      (error) => {
+        instance.outstanding--;
+        pool.settle(instance, instanceOutcome(error));
+        throw error;
+      },
+    );
+  }
 
   /** Runs `work` under the call's deadline (and signal), and records how long it took and how it ended. */
   function run<T>(call: UpstreamCall, work: (deadline: Deadline, signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -139,19 +177,21 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
     name,
     breaker,
     getJson<T>(path: string, call: UpstreamCall, parse: (body: unknown) => T = asIs) {
-      const attempt = (deadline: Deadline, signal: AbortSignal) =>
-        breaker.run(async () => {
+      // A retry goes to an instance the call has not tried yet, while there is one.
+      const attempt = (deadline: Deadline, signal: AbortSignal, tried: Set<Instance>) =>
+        atInstance(tried, signal, async (base) => {
           const res = await fetchFn(base + path, { headers: headersFor(deadline, call.requestId, call.headers), signal, redirect: "manual" });
           if (!res.ok) throw await statusError(res);
           return parse(await readJson(res));
-        }, signal);
+        });
       return run(call, (deadline, signal) =>
         flights.run(
           call.headers?.authorization ? `${path}\n${call.headers.authorization}` : path,
           signal,
-          (flightSignal) =>
-            policy
-              ? retry((_, attemptSignal) => attempt(deadline, attemptSignal), {
+          (flightSignal) => {
+            const tried = new Set<Instance>();
+            return policy
+              ? retry((_, attemptSignal) => attempt(deadline, attemptSignal, tried), {
                   attempts: policy.attempts,
                   backoff: { baseMs: policy.baseMs, maxMs: policy.maxMs },
                   minAttemptMs: policy.minAttemptMs,
@@ -160,7 +200,8 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
                   retryOn: isRetryable,
                   retryAfterMs: retryAfterOf,
                 })
-              : attempt(deadline, flightSignal),
+              : attempt(deadline, flightSignal, tried);
+          },
           deadline.remainingMs(),
         ),
       );
@@ -170,8 +211,9 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
       const { json, body, response = "json" } = options;
       const payload = json !== undefined ? JSON.stringify(json) : body;
       const contentType = json !== undefined ? { "content-type": "application/json" } : undefined;
-      return run(options, (deadline, signal) =>
-        breaker.run(async () => {
+      const tried = new Set<Instance>();
+      const once = (deadline: Deadline, signal: AbortSignal): Promise<UpstreamReply> =>
+        atInstance(tried, signal, async (base) => {
           const res = await fetchFn(base + path, {
             method,
             headers: headersFor(deadline, options.requestId, { ...contentType, ...options.headers }),
@@ -185,8 +227,12 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
             return { status: res.status, body: null, headers: res.headers };
           }
           return { status: res.status, body: await readJson(res), headers: res.headers };
-        }, signal),
-      );
+        }).catch((error) => {
+          // Refused at connect: the change was never sent, so the next instance may have it.
+          if (isRefused(error) && tried.size < pool.instances.length && !signal.aborted) return once(deadline, signal);
+          throw error;
+        });
+      return run(options, once);
     },
   };
 }

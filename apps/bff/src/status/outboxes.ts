@@ -3,6 +3,7 @@
 // sample yet (its relay has not counted) reads as null; the others are unaffected.
 import { createDeadline } from "@storefront/shared/deadline";
 import type { FetchFn } from "@storefront/shared/upstream/client";
+import { parseUpstreamUrls } from "@storefront/shared/upstream/instances";
 import { OUTBOX_PENDING_GAUGE } from "@storefront/shared/outbox/start-outbox-relay";
 
 export type OutboxBacklog = { service: string; pending: number | null };
@@ -29,6 +30,12 @@ async function readPending(fetchFn: FetchFn, baseUrl: string, deadlineMs: number
   }
 }
 
+/** A service given as a list of replicas: each counts the same outbox table, so the highest count that answered. */
+async function readService(fetchFn: FetchFn, urls: string, deadlineMs: number): Promise<number | null> {
+  const counts = (await Promise.all(parseUpstreamUrls(urls).map((url) => readPending(fetchFn, url, deadlineMs)))).filter((n) => n !== null);
+  return counts.length ? Math.max(...counts) : null;
+}
+
 /** All services at once, each under its own deadline: the whole takes about `deadlineMs` at most. */
 export const readOutboxes = (services: Readonly<Record<string, string>>, options: { fetch: FetchFn; deadlineMs: number }): Promise<OutboxBacklog[]> =>
-  Promise.all(Object.entries(services).map(async ([service, url]) => ({ service, pending: await readPending(options.fetch, url, options.deadlineMs) })));
+  Promise.all(Object.entries(services).map(async ([service, urls]) => ({ service, pending: await readService(options.fetch, urls, options.deadlineMs) })));
