@@ -38,5 +38,5 @@ export async function startDatabaseService<Started extends { close?: Closer } = 
   });
   const started = start ? start(db.sql, observability) : ({} as Started);
   const onClose = started.close ? [started.close, db.close] : [db.close];
-  return serveApp({ app: createApp(db.sql, started, observability), service, port, onClose, observability });
+  return serveApp({ app: createApp(db.sql, started, observability), service, port, onClose, startup });
 }

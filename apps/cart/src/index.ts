@@ -7,23 +7,28 @@ import { startOutboxRelay } from "@storefront/shared/outbox/start-outbox-relay";
 import { startDatabaseService } from "@storefront/shared/start-database-service";
 import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
+import { processHost, type AppHost } from "@storefront/shared/app-host";
 
-const env = process.env;
-const start = startup("cart", env);
-const settings = start.settings(() => ({
-  port: intFromEnv(env, "PORT", 8003),
-  redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
-  usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
-}));
-await startDatabaseService({
-  startup: start,
-  service: "cart",
-  port: settings.port,
-  databaseUrl: env.CART_DATABASE_URL,
-  dataDir: env.CART_DATA_DIR,
-  migrations: new URL("./db/migrations", import.meta.url),
-  // Redis may be down at start-up: the service serves anyway and its outbox relay waits for it.
-  start: (sql, { logger, registry }) => startOutboxRelay({ sql, logger, registry, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
-  createApp: (sql, outbox, observability) =>
-    createApp({ sql, outbox, observability, verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger: observability.logger }) }),
-});
+/** Starts the app with these settings; `host` is its process (app-host.ts: its own, or bun run dev's). */
+export async function main(env: Record<string, string | undefined> = process.env, host: AppHost = processHost) {
+  const start = startup("cart", env, host);
+  const settings = start.settings(() => ({
+    port: intFromEnv(env, "PORT", 8003),
+    redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
+    usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+  }));
+  await startDatabaseService({
+    startup: start,
+    service: "cart",
+    port: settings.port,
+    databaseUrl: env.CART_DATABASE_URL,
+    dataDir: env.CART_DATA_DIR,
+    migrations: new URL("./db/migrations", import.meta.url),
+    // Redis may be down at start-up: the service serves anyway and its outbox relay waits for it.
+    start: (sql, { logger, registry }) => startOutboxRelay({ sql, logger, registry, redisUrl: settings.redisUrl, prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX }),
+    createApp: (sql, outbox, observability) =>
+      createApp({ sql, outbox, observability, verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger: observability.logger }) }),
+  });
+}
+
+if (import.meta.main) await main();

@@ -13,62 +13,66 @@ import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
 import { createOutageLog } from "@storefront/shared/observability/redis-outage";
 import { createDeliveryWorker, ORDER_EVENT_WORDS } from "./consumer/worker.ts";
+import { processHost, type AppHost } from "@storefront/shared/app-host";
 
-const env = process.env;
-const start = startup("delivery", env);
-const settings = start.settings(() => ({
-  port: intFromEnv(env, "PORT", 8008),
-  redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
-  prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX,
-  usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
-  concurrency: intFromEnv(env, "WORKER_CONCURRENCY", 10, { min: 1 }),
-  shutdownGraceMs: intFromEnv(env, "SHUTDOWN_GRACE_MS", 10_000),
-}));
+/** Starts the app with these settings; `host` is its process (app-host.ts: its own, or bun run dev's). */
+export async function main(env: Record<string, string | undefined> = process.env, host: AppHost = processHost) {
+  const start = startup("delivery", env, host);
+  const settings = start.settings(() => ({
+    port: intFromEnv(env, "PORT", 8008),
+    redisUrl: urlFromEnv(env, "REDIS_URL", DEFAULT_REDIS_URL),
+    prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX,
+    usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
+    concurrency: intFromEnv(env, "WORKER_CONCURRENCY", 10, { min: 1 }),
+    shutdownGraceMs: intFromEnv(env, "SHUTDOWN_GRACE_MS", 10_000),
+  }));
 
-await startDatabaseService({
-  startup: start,
-  service: "delivery",
-  port: settings.port,
-  databaseUrl: env.DELIVERY_DATABASE_URL,
-  dataDir: env.DELIVERY_DATA_DIR,
-  migrations: new URL("./db/migrations", import.meta.url),
-  start: (sql, { logger }) => {
-    const relay = startOutboxRelay({ sql, logger, registry: start.observability.registry, redisUrl: settings.redisUrl, prefix: settings.prefix });
+  await startDatabaseService({
+    startup: start,
+    service: "delivery",
+    port: settings.port,
+    databaseUrl: env.DELIVERY_DATABASE_URL,
+    dataDir: env.DELIVERY_DATA_DIR,
+    migrations: new URL("./db/migrations", import.meta.url),
+    start: (sql, { logger }) => {
+      const relay = startOutboxRelay({ sql, logger, registry: start.observability.registry, redisUrl: settings.redisUrl, prefix: settings.prefix });
 
-    const connection = new Redis(...workerRedisOptions(settings.redisUrl));
-    // ioredis reconnects by itself (retryStrategy); the outage is logged once rather than per attempt.
-    const outage = createOutageLog(logger, ORDER_EVENT_WORDS);
-    connection.on("error", outage.onError("redis connection"));
-    connection.on("ready", outage.onReady);
-    const consumer = createDeliveryWorker({
-      connection,
-      prefix: settings.prefix,
-      concurrency: settings.concurrency,
-      sql,
-      logger,
-      outbox: relay,
-      outage,
-      redisReady: () => connection.status === "ready",
-    });
-    consumer.worker.on("ready", () => logger.info("worker ready", { prefix: settings.prefix, concurrency: settings.concurrency }));
+      const connection = new Redis(...workerRedisOptions(settings.redisUrl));
+      // ioredis reconnects by itself (retryStrategy); the outage is logged once rather than per attempt.
+      const outage = createOutageLog(logger, ORDER_EVENT_WORDS);
+      connection.on("error", outage.onError("redis connection"));
+      connection.on("ready", outage.onReady);
+      const consumer = createDeliveryWorker({
+        connection,
+        prefix: settings.prefix,
+        concurrency: settings.concurrency,
+        sql,
+        logger,
+        outbox: relay,
+        outage,
+        redisReady: () => connection.status === "ready",
+      });
+      consumer.worker.on("ready", () => logger.info("worker ready", { prefix: settings.prefix, concurrency: settings.concurrency }));
 
-    let stopping: Promise<void> | undefined;
-    const stopConsumer = () =>
-      (stopping ??= consumer.close({ graceMs: settings.shutdownGraceMs }).then((outcome) => logger.info(`worker stopped (${outcome})`)));
-    // Registered before serveApp's own handlers: the consumer stops taking jobs while HTTP is still draining.
-    process.on("SIGTERM", () => void stopConsumer());
-    process.on("SIGINT", () => void stopConsumer());
+      let stopping: Promise<void> | undefined;
+      const stopConsumer = () =>
+        (stopping ??= consumer.close({ graceMs: settings.shutdownGraceMs }).then((outcome) => logger.info(`worker stopped (${outcome})`)));
+      // Registered before serveApp's own handlers: the consumer stops taking jobs while HTTP is still draining.
+      host.onStop(() => void stopConsumer());
 
-    return {
-      wake: relay.wake,
-      async close() {
-        // The consumer first: a job in flight may still wake the relay and needs the database.
-        await stopConsumer();
-        connection.disconnect();
-        await relay.close();
-      },
-    };
-  },
-  createApp: (sql, outbox, observability) =>
-    createApp({ sql, outbox, observability, verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger: observability.logger }) }),
-});
+      return {
+        wake: relay.wake,
+        async close() {
+          // The consumer first: a job in flight may still wake the relay and needs the database.
+          await stopConsumer();
+          connection.disconnect();
+          await relay.close();
+        },
+      };
+    },
+    createApp: (sql, outbox, observability) =>
+      createApp({ sql, outbox, observability, verifier: createUsersVerifier({ usersUrl: settings.usersUrl, logger: observability.logger }) }),
+  });
+}
+
+if (import.meta.main) await main();

@@ -6,8 +6,14 @@ import { serveApp } from "@storefront/shared/serve";
 import { startup } from "@storefront/shared/startup";
 import { createApp } from "./app.ts";
 import { webSettings } from "./settings.ts";
+import { processHost, type AppHost } from "@storefront/shared/app-host";
 
-const start = startup("web", process.env);
-const { observability } = start;
-const { port, bffUrl, secureCookies, development } = start.settings(() => webSettings(process.env));
-serveApp({ app: createApp({ bffUrl, secureCookies, development, observability }), service: "web", port, observability });
+/** Starts the app with these settings; `host` is its process (app-host.ts: its own, or bun run dev's). */
+export async function main(env: Record<string, string | undefined> = process.env, host: AppHost = processHost) {
+  const start = startup("web", env, host);
+  const { observability } = start;
+  const { port, bffUrl, secureCookies, development } = start.settings(() => webSettings(env));
+  serveApp({ app: createApp({ bffUrl, secureCookies, development, observability }), service: "web", port, startup: start });
+}
+
+if (import.meta.main) await main();
