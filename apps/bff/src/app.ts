@@ -10,6 +10,7 @@ import { openApiDocument } from "./openapi.ts";
 import { apiRoutes } from "./routes/api.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { createProductsCache } from "./products-cache.ts";
+import type { ProductChangeFeed } from "./products-invalidation.ts";
 import type { QueueCountsReader } from "@storefront/shared/outbox/queue-counts";
 import { DEFAULT_STATUS_DEADLINE_MS } from "./status/collect.ts";
 
@@ -33,6 +34,8 @@ export type BffDeps = {
   productsStaleMaxMs?: number;
   /** Products cache: fresh for ttlMs (no call), then served for swrMs more while refreshed in the background. */
   productsCache?: { ttlMs: number; swrMs: number };
+  /** Product changes made anywhere (index.ts: products-invalidation.ts on Redis); each drops the products cache. */
+  productChanges?: ProductChangeFeed;
   /** Defaults to the global fetch, read at call time. */
   fetch?: FetchFn;
   /** Clock for breakers and the stale copy; tests pass a fake one. Deadlines use real timers. */
@@ -95,6 +98,7 @@ export function createApp(deps: BffDeps) {
     refreshDeadlineMs: productsMs,
     now: deps.now,
   });
+  deps.productChanges?.onChange(catalogue.drop);
 
   // The BFF depends on its upstreams per request, not to be up: it is ready as soon as it listens.
   const app = createServiceApp({

@@ -2,6 +2,11 @@
 // calling products; for swrMs more it is still served while one background call per page refreshes it
 // (stale-while-revalidate); and when products fails, a copy younger than staleMaxMs is served instead of an
 // error (stale-if-error). At most maxEntries pages are kept, the least recently written dropped first.
+// A change of a product anywhere (products broadcasts product.changed; products-invalidation.ts hears it on
+// every replica) drops the pages: a changed price is never served from this cache as current. A dropped copy
+// lives on only as the stale-if-error fallback, for when products fails, and then the listing says `stale`
+// (orders re-reads prices at checkout, so an old price shown during an outage is never charged). The TTL is
+// the backstop for changes nobody heard of (the subscription was down; it drops everything when it is back).
 import type { Timing } from "@storefront/shared/observability/request-context";
 import type { UpstreamCall, UpstreamClient } from "@storefront/shared/upstream/client";
 import { toCatalogue, type CatalogueItem } from "./listing-shapes.ts";
@@ -23,10 +28,11 @@ export type ProductsCache = {
   /** The page at `path`: cached, live (and kept), or on failure a copy young enough; else the failure is thrown. */
   page(path: string, call: UpstreamCall & { requestId: string; timings: Timing[] }): Promise<CataloguePage>;
   /**
-   * After a change made through this BFF: the next listing asks products again. The copies stay as the
-   * fallback when products fails. (Changes made elsewhere, or through another BFF, wait for the TTL.)
+   * A product changed: every page is asked of products again before it is served from here, and no answer to
+   * a call begun before the drop is kept (it may predate the change). The copies stay only as the fallback
+   * when products fails.
    */
-  expire(): void;
+  drop(): void;
 };
 
 const ignore = () => {};
@@ -35,8 +41,13 @@ export function createProductsCache(options: ProductsCacheOptions): ProductsCach
   const { products, ttlMs, swrMs, staleMaxMs, refreshDeadlineMs, maxEntries = 256, now = Date.now } = options;
   // Kept as long as any use of it allows: the stale-if-error fallback, or the cache's own window.
   const keepMs = Math.max(staleMaxMs, ttlMs + swrMs);
-  const entries = new Map<string, { items: CatalogueItem[]; at: number }>();
+  /** `dropped`: a product changed since it was fetched; served only as the stale-if-error fallback. */
+  const entries = new Map<string, { items: CatalogueItem[]; at: number; dropped: boolean }>();
   const refreshing = new Set<string>();
+  /** Moves on at every drop: an answer is kept only if no drop happened since its call began. */
+  let generation = 0;
+  /** The cache's call in flight per path, and the generation it began in. */
+  const inFlight = new Map<string, { generation: number; settled: Promise<void> }>();
 
   const get = (path: string) => {
     const entry = entries.get(path);
@@ -46,25 +57,36 @@ export function createProductsCache(options: ProductsCacheOptions): ProductsCach
       entries.delete(path);
       return undefined;
     }
-    return { items: entry.items, ageMs };
+    return { items: entry.items, ageMs, dropped: entry.dropped };
   };
 
   const put = (path: string, items: CatalogueItem[]) => {
     entries.delete(path); // re-insert: Map order is then least recently written first
-    entries.set(path, { items, at: now() });
+    entries.set(path, { items, at: now(), dropped: false });
     if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
   };
 
-  const expire = () => {
-    const pastFreshAndSwr = now() - ttlMs - swrMs - 1;
-    for (const entry of entries.values()) entry.at = Math.min(entry.at, pastFreshAndSwr);
+  const drop = () => {
+    generation++;
+    for (const entry of entries.values()) entry.dropped = true;
   };
 
-  const fetchPage = (path: string, call: UpstreamCall) =>
-    products.getJson(path, call, toCatalogue).then((items) => {
-      put(path, items);
-      return items;
+  async function fetchPage(path: string, call: UpstreamCall): Promise<CatalogueItem[]> {
+    const began = generation;
+    // The upstream client lets concurrent GETs of one path share a call: one begun before the drop would hand
+    // this caller the old page, which it would then keep. Wait that call out (within this caller's deadline).
+    const earlier = inFlight.get(path);
+    if (earlier && earlier.generation !== began) await (typeof call.deadline === "number" ? earlier.settled : call.deadline.race(earlier.settled));
+    const items = products.getJson(path, call, toCatalogue);
+    const settled = items.then(ignore, ignore);
+    inFlight.set(path, { generation: began, settled });
+    void settled.then(() => {
+      if (inFlight.get(path)?.settled === settled) inFlight.delete(path);
     });
+    const page = await items;
+    if (generation === began) put(path, page);
+    return page;
+  }
 
   /** One refresh per page at a time; its failure leaves the copy as it is. */
   const refresh = (path: string, requestId: string) => {
@@ -76,10 +98,10 @@ export function createProductsCache(options: ProductsCacheOptions): ProductsCach
   };
 
   return {
-    expire,
+    drop,
     async page(path, call) {
       const cached = get(path);
-      if (cached && cached.ageMs < ttlMs + swrMs) {
+      if (cached && !cached.dropped && cached.ageMs < ttlMs + swrMs) {
         if (cached.ageMs >= ttlMs) refresh(path, call.requestId);
         call.timings.push({ name: "products", ms: 0, outcome: "cache" });
         return { items: cached.items, stale: false };

@@ -15,6 +15,7 @@ const SAMPLES: OutboxEvent[] = [
   { type: "delivery.assigned", payload: { order_id: 1, user_id: 1, courier_id: 1, courier_name: "Courier One" } },
   { type: "delivery.done", payload: { order_id: 1, user_id: 1, courier_id: 1 } },
   { type: "delivery.canceled", payload: { order_id: 1, user_id: 1, reason: "the order was cancelled" } },
+  { type: "product.changed", payload: { product_id: 2, changed: ["price_cents", "product_name"] } },
 ];
 const job = (event: OutboxEvent, name: string = event.type) => ({ name, data: { ...event, event_id: crypto.randomUUID(), occurred_at: new Date().toISOString() } });
 const ALL = Object.keys(SUBSCRIPTIONS) as (keyof typeof SUBSCRIPTIONS)[];
@@ -42,5 +43,11 @@ describe("event schemas", () => {
       job({ type: "order.created", payload: { ...(SAMPLES[3]!.payload as object), delivery_date: "2026-02-30" } } as OutboxEvent),
     ];
     for (const j of bad) expect(() => parseEventJob(j, ALL)).toThrow(InvalidJobDataError);
+  });
+
+  test("product.changed must name at least one field, and only fields a PATCH can change", () => {
+    const changed = (fields: unknown) => job({ type: "product.changed", payload: { product_id: 2, changed: fields } } as OutboxEvent);
+    expect(parseEventJob(changed(["description"]), ["product.changed"]).payload).toEqual({ product_id: 2, changed: ["description"] });
+    for (const fields of [[], ["sku"], "price_cents", null]) expect(() => parseEventJob(changed(fields), ["product.changed"])).toThrow(InvalidJobDataError);
   });
 });

@@ -44,6 +44,10 @@ const event = <T extends EventType, P extends z.ZodType>(type: T, payload: P) =>
 export const EVENT_SCHEMAS = {
   "stock.back_in_stock": event("stock.back_in_stock", z.object({ product_id: id, inventory: z.number().int() })),
   "price.dropped": event("price.dropped", z.object({ product_id: id, product_name: z.string().min(1), old_price_cents: cents, new_price_cents: cents })),
+  "product.changed": event(
+    "product.changed",
+    z.object({ product_id: id, changed: z.array(z.enum(["product_name", "price_cents", "description"])).min(1) }),
+  ),
   "cart.changed": event("cart.changed", z.object({ user_id: id, items: z.number().int().nonnegative() })),
   "order.created": event(
     "order.created",

@@ -7,6 +7,14 @@ export type PriceDropped = {
   type: "price.dropped";
   payload: { product_id: number; product_name: string; old_price_cents: number; new_price_cents: number };
 };
+/** What a PATCH of a product may change; product.changed names those whose value did change. */
+export type ProductField = "product_name" | "price_cents" | "description";
+/**
+ * Any change of a product (any field, any direction of price), for caches of the catalogue: the BFFs drop their
+ * copies when they hear it. Broadcast (BROADCASTS), not queued: every running BFF must hear it, and one that
+ * starts later has nothing to drop.
+ */
+export type ProductChanged = { type: "product.changed"; payload: { product_id: number; changed: ProductField[] } };
 /** Every change of a user's cart; `items` is the number of lines after the change (0: empty). */
 export type CartChanged = { type: "cart.changed"; payload: { user_id: number; items: number } };
 
@@ -35,6 +43,7 @@ export type DeliveryCanceled = { type: "delivery.canceled"; payload: { order_id:
 export type OutboxEvent =
   | BackInStock
   | PriceDropped
+  | ProductChanged
   | CartChanged
   | OrderCreated
   | OrderPaid
@@ -67,6 +76,7 @@ export const ORDERS_QUEUE = "orders";
 export const SUBSCRIPTIONS: Readonly<Record<EventType, readonly string[]>> = {
   "stock.back_in_stock": [NOTIFICATIONS_QUEUE],
   "price.dropped": [NOTIFICATIONS_QUEUE],
+  "product.changed": [],
   "cart.changed": [NOTIFICATIONS_QUEUE],
   "order.created": [DELIVERY_QUEUE],
   "order.paid": [DELIVERY_QUEUE],
@@ -76,6 +86,16 @@ export const SUBSCRIPTIONS: Readonly<Record<EventType, readonly string[]>> = {
   "delivery.done": [ORDERS_QUEUE, NOTIFICATIONS_QUEUE],
   "delivery.canceled": [ORDERS_QUEUE],
 };
+
+/**
+ * Event types the relay also PUBLISHes on Redis pub/sub (broadcastChannel), for listeners that come and go
+ * (every BFF replica) and would make a queue per instance awkward. Fire and forget by design: a listener that
+ * was not connected misses the message, so it must treat a (re)connection as "everything may have changed".
+ */
+export const BROADCASTS: readonly EventType[] = ["product.changed"];
+
+/** The pub/sub channel of a broadcast event type, under the deployment's Redis namespace (the BullMQ prefix). */
+export const broadcastChannel = (prefix: string, type: EventType) => `${prefix}:events:${type}`;
 
 /** Every queue some event type is published to. */
 export const subscribedQueues = (subscriptions: Readonly<Record<string, readonly string[]>> = SUBSCRIPTIONS) => [

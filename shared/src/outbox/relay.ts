@@ -1,8 +1,9 @@
 // The outbox relay: moves a service's unpublished outbox rows to the BullMQ queues subscribed to each event's
 // type (events.ts SUBSCRIPTIONS; job id = event id in every queue, so a re-publish after a crash is ignored by
-// BullMQ), marks them published, and waits out Redis outages without losing an event or holding up a request.
+// BullMQ), PUBLISHes the broadcast types (events.ts BROADCASTS) on Redis pub/sub, marks them published, and
+// waits out Redis outages without losing an event or holding up a request.
 import type { Sql } from "postgres";
-import { EVENT_JOB_OPTIONS, SUBSCRIPTIONS, type EventJobData } from "../notifications/events.ts";
+import { BROADCASTS, broadcastChannel, EVENT_JOB_OPTIONS, SUBSCRIPTIONS, type EventJobData } from "../notifications/events.ts";
 import type { Logger } from "../observability/logger.ts";
 
 export type EventJob = { name: string; data: EventJobData; opts: typeof EVENT_JOB_OPTIONS & { jobId: string } };
@@ -14,12 +15,25 @@ export type EventQueue = {
   waitUntilReady(): Promise<unknown>;
 };
 
+/** What the relay needs to PUBLISH broadcast events: an ioredis client with a readiness promise fits. */
+export type EventPublisher = {
+  publish(channel: string, message: string): Promise<unknown>;
+  /** Resolves once the connection was ready; stays pending while Redis has never answered. */
+  waitUntilReady(): Promise<unknown>;
+};
+
 export type OutboxRelayOptions = {
   sql: Sql;
   /** The consuming services' queues by name; every name in `subscriptions` must be here. */
   queues: Readonly<Record<string, EventQueue>>;
   /** Event type -> the queues that hear it; default events.ts SUBSCRIPTIONS. A type not listed goes nowhere. */
   subscriptions?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Where broadcast events go: each one's job data as JSON on broadcastChannel(prefix, type), in the same pass
+   * as the queue fan-out and before the row is marked published (a failed PUBLISH rolls the batch back, so it is
+   * at least once). Without it a relay broadcasts nothing: the services that emit no broadcast type need none.
+   */
+  broadcast?: { publisher: EventPublisher; prefix: string; types?: readonly string[] };
   batchSize?: number;
   /** How often to look for rows nobody woke the relay for (another instance's, or written before a crash). */
   pollMs?: number;
@@ -90,7 +104,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   for (const name of new Set(Object.values(options.subscriptions ?? SUBSCRIPTIONS).flat())) {
     if (!options.queues[name]) throw new Error(`outbox relay: no queue "${name}", which events are subscribed to`);
   }
-  const { sql, queues, subscriptions = SUBSCRIPTIONS, batchSize = 100, pollMs = 1000, maxBackoffMs = 2000, publishTimeoutMs = 2000, purgeEveryMs = 5 * 60_000, logger } = options;
+  const { sql, queues, subscriptions = SUBSCRIPTIONS, broadcast, batchSize = 100, pollMs = 1000, maxBackoffMs = 2000, publishTimeoutMs = 2000, purgeEveryMs = 5 * 60_000, logger } = options;
 
   /** One addBulk per queue with that queue's share of the batch; each row's job in every queue subscribed to its type. */
   const fanOut = (rows: OutboxRow[]) => {
@@ -102,10 +116,17 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return [...byQueue].map(([name, jobs]) => queues[name]!.addBulk(jobs));
   };
 
+  const broadcastTypes = new Set<string>(broadcast?.types ?? BROADCASTS);
+  /** One PUBLISH per broadcast row, in the batch's order (ioredis pipelines them on the one connection). */
+  const publishBroadcasts = (rows: OutboxRow[]) =>
+    broadcast
+      ? rows.filter((row) => broadcastTypes.has(row.type)).map((row) => broadcast.publisher.publish(broadcastChannel(broadcast.prefix, row.type), JSON.stringify(toJob(row).data)))
+      : [];
+
   async function publishOnce(): Promise<number> {
     // A queue whose Redis never answered waits for it inside addBulk instead of failing fast; wait here,
     // before any transaction is open, so an outage at start-up cannot hold a database connection.
-    const all = Object.values(queues);
+    const all = [...Object.values(queues), ...(broadcast ? [broadcast.publisher] : [])];
     await within(Promise.all(all.map((q) => q.waitUntilReady())), publishTimeoutMs, "connecting to Redis").catch((err) => {
       throw new QueueUnavailableError(err);
     });
@@ -119,7 +140,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         for update skip locked`;
       if (rows.length === 0) return 0;
       try {
-        await within(Promise.all(fanOut(rows)), publishTimeoutMs, "adding the jobs");
+        await within(Promise.all([...fanOut(rows), ...publishBroadcasts(rows)]), publishTimeoutMs, "adding the jobs");
       } catch (err) {
         throw new QueueUnavailableError(err);
       }

@@ -80,7 +80,7 @@ const editProduct = createRoute({
   tags,
   summary: "Edit a product",
   description:
-    "A lower price tells the product's watchers. This BFF's next listing asks products again; other replicas show the change once their copy expires (about a second).",
+    "A lower price tells the product's watchers. Every BFF replica drops its copy of the catalogue when products announces the change (product.changed), within about 100 ms; the next listing asks products again.",
   security: needsToken,
   request: { params: productParams, body: jsonBody(productPatch) },
   responses: {

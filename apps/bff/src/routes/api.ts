@@ -35,7 +35,7 @@ export function apiRoutes({ upstreams, catalogue, deadlines, degradedTotal, stat
   const api = openApiRouter()
     .route("/auth", authRoutes(users, writeMs))
     .route("/me", meRoutes(users, writeMs))
-    .route("/admin", adminRoutes({ products, inventory }, writeMs, catalogue.expire))
+    .route("/admin", adminRoutes({ products, inventory }, writeMs, catalogue.drop))
     .route("/admin", adminDeliveriesRoutes(delivery, writeMs))
     .route("/admin", adminStatusRoutes(status.sources, status.inventoryAdmin, writeMs))
     .route("/courier", courierRoutes(delivery, writeMs))

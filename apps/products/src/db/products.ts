@@ -1,5 +1,6 @@
 // Query functions for the catalogue; each takes `sql` first.
 import type { Sql, TransactionSql } from "postgres";
+import type { ProductField } from "@storefront/shared/notifications/events";
 
 export type ProductRow = {
   product_id: number;
@@ -34,7 +35,12 @@ export async function getProduct(sql: Sql, productId: number): Promise<ProductRo
   return row ?? null;
 }
 
-export type ProductChanges = Partial<Pick<ProductRow, "price_cents" | "product_name" | "description">>;
+export type ProductChanges = Partial<Pick<ProductRow, ProductField>>;
+
+const EDITABLE: readonly ProductField[] = ["product_name", "price_cents", "description"];
+
+/** The editable fields whose value differs between `before` and `after`, in a fixed order. */
+export const changedFields = (before: ProductRow, after: ProductRow): ProductField[] => EDITABLE.filter((field) => before[field] !== after[field]);
 
 /**
  * Applies `changes` (at least one field) in the caller's transaction and returns the product before and after,

@@ -33,7 +33,7 @@ const DROP: AuthRoute = {
   invalid: [{ body: {} }, { body: { price_cents: -1 } }, { body: { sku: "X" } }],
 };
 
-const eventTypes = async () => (await db.sql<{ type: string }[]>`select type from outbox order by created_at, id`).map((e) => e.type);
+const eventTypes = async () => (await db.sql<{ type: string }[]>`select type from outbox order by created_at, type`).map((e) => e.type);
 
 const catalogue: AppUnderTest = {
   request: (path, init) => app.request(path, init),
@@ -47,10 +47,10 @@ const catalogue: AppUnderTest = {
 describePublicReads(catalogue, "reading the catalogue is public", ["/products?limit=2", "/products/1"]);
 describeAdminOnlyRoutes(catalogue, [DROP]);
 
-test("an admin's price drop: 200, the product changed and price.dropped written", async () => {
+test("an admin's price drop: 200, the product changed, product.changed and price.dropped written", async () => {
   const res = await send(catalogue, DROP, await issuer.auth(1, "admin"));
   expect(res.status).toBe(200);
   expect(res.body).toMatchObject({ product_id: 1, price_cents: 1 });
-  expect(await eventTypes()).toEqual(["price.dropped"]);
+  expect(await eventTypes()).toEqual(["price.dropped", "product.changed"]);
   expect(wakes).toBe(1);
 });

@@ -1,5 +1,6 @@
-// /products: the catalogue, keyset-paginated by product_id (or given ids), and PATCH to edit a product; a lower price writes
-// a price.dropped event in the same transaction. Reading is public; editing is for admins.
+// /products: the catalogue, keyset-paginated by product_id (or given ids), and PATCH to edit a product. In the
+// edit's transaction: product.changed whenever a field's value changed (the BFFs drop their cached pages on it),
+// and price.dropped too for a lower price (it tells the product's watchers). Reading is public; editing is for admins.
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import { z } from "zod";
@@ -7,7 +8,7 @@ import { requireRole } from "@storefront/shared/auth/authenticate";
 import { AppError } from "@storefront/shared/errors";
 import { writeEvent, type OutboxWaker } from "@storefront/shared/outbox/write-event";
 import { idParams, positiveIntString, validate, MAX_INT4 } from "@storefront/shared/validate";
-import { getProduct, listProducts, listProductsByIds, updateProduct } from "../db/products.ts";
+import { changedFields, getProduct, listProducts, listProductsByIds, updateProduct } from "../db/products.ts";
 import { underDeadline } from "@storefront/shared/deadline-propagation";
 
 export const MAX_PAGE = 100;
@@ -59,10 +60,13 @@ export const productsRoutes = (sql: Sql, outbox?: OutboxWaker) =>
     .patch("/:id", requireRole("admin"), validate("param", idParams), validate("json", patchBody), async (c) => {
       const { id } = c.req.valid("param");
       const changes = c.req.valid("json");
-      const { product, dropped } = await sql.begin(async (tx) => {
+      const { product, wrote } = await sql.begin(async (tx) => {
         const updated = await updateProduct(tx, id, changes);
         if (!updated) throw new AppError(404, "NOT_FOUND", `product ${id} not found`);
         const { before, after } = updated;
+        // Setting a field to the value it had changes nothing a cache holds: no event, nothing to drop.
+        const changed = changedFields(before, after);
+        if (changed.length > 0) await writeEvent(tx, { type: "product.changed", payload: { product_id: id, changed } });
         const dropped = after.price_cents < before.price_cents;
         if (dropped) {
           await writeEvent(tx, {
@@ -70,8 +74,9 @@ export const productsRoutes = (sql: Sql, outbox?: OutboxWaker) =>
             payload: { product_id: id, product_name: after.product_name, old_price_cents: before.price_cents, new_price_cents: after.price_cents },
           });
         }
-        return { product: after, dropped };
+        return { product: after, wrote: changed.length > 0 };
       });
-      if (dropped) outbox?.wake();
+      // After the commit: the BFFs hear of the change in milliseconds rather than at the relay's next poll.
+      if (wrote) outbox?.wake();
       return c.json(product);
     });
