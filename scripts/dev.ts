@@ -1,9 +1,11 @@
 // `bun run dev`: checks that the apps' ports are free, makes sure a Redis answers (starting one for the session
-// when none does and redis-server is installed), starts the apps as child processes with their output prefixed
-// by name, waits until each answers /ready, restarts one that dies (scripts/supervisor.ts), and stops them all
-// on Ctrl-C / SIGTERM / SIGHUP.
+// when none does and redis-server is installed), starts the apps, waits until each answers /ready, restarts what
+// dies (scripts/supervisor.ts), and stops everything on Ctrl-C / SIGTERM / SIGHUP. By default every app runs in
+// one child process with one embedded Postgres for all (scripts/stack.ts: a few hundred MB); `--processes`
+// (or DEV_PROCESSES=1) starts each app as a process of its own, each with its own embedded database when it has
+// no database URL, as in a deployment (about 2.8 GB; `bun run chaos` and the crash-restart tests use it).
 import { fileURLToPath } from "node:url";
-import { APPS, appEnv, type Ports } from "./apps.ts";
+import { APPS, appEnv, type AppName, type Ports } from "./apps.ts";
 import { authEnv, devAuthSecrets } from "./auth.ts";
 import { portProblem } from "./ports.ts";
 import { DEV_REDIS_URL, redisAnswers, redisServerOnPath, startSessionRedis, type SessionRedis } from "./redis.ts";
@@ -17,6 +19,7 @@ const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+const processPerApp = process.argv.includes("--processes") || process.env.DEV_PROCESSES === "1";
 const nameWidth = Math.max("redis".length, ...APPS.map((a) => a.name.length));
 const say = (msg: string) => console.log(`${"dev".padEnd(nameWidth)} | ${msg}`);
 const REDIS_MISSING = "notifications wait in the outbox until Redis is reachable";
@@ -138,32 +141,52 @@ const authSecrets = await devAuthSecrets(process.env.DEV_AUTH_DIR || `${root}.da
 const devEnv = (name: string): Record<string, string> =>
   name === "inventory" ? { INVENTORY_CHAOS_SWITCHES: process.env.INVENTORY_CHAOS_SWITCHES ?? "1" } : {};
 
-for (const app of APPS) {
-  const prefix = `${app.name.padEnd(nameWidth)} | `;
+const envOf = (name: AppName) => ({ ...devEnv(name), ...appEnv(name, ports), ...authEnv(name, authSecrets) });
+if (processPerApp) {
+  for (const app of APPS) {
+    const prefix = `${app.name.padEnd(nameWidth)} | `;
+    apps.push(
+      supervise({
+        name: app.name,
+        cmd: [process.execPath, app.entry],
+        cwd: root,
+        env: { ...process.env, ...envOf(app.name) },
+        onLine: (line, stream) => process[stream].write(prefix + line + "\n"),
+        say,
+        waitReady: (signal) => waitUntilReady(readyUrl(app.name), { timeoutMs: readyTimeoutMs, signal }),
+      }),
+    );
+  }
+} else {
+  // One process for all: its lines come prefixed with the app that wrote them.
+  const stackEnv = Object.fromEntries(APPS.map((app) => [app.name, envOf(app.name)]));
   apps.push(
     supervise({
-      name: app.name,
-      cmd: [process.execPath, app.entry],
+      name: "stack",
+      cmd: [process.execPath, "scripts/stack.ts"],
       cwd: root,
-      env: { ...process.env, ...devEnv(app.name), ...appEnv(app.name, ports), ...authEnv(app.name, authSecrets) },
-      onLine: (line, stream) => process[stream].write(prefix + line + "\n"),
+      env: { ...process.env, DEV_STACK: JSON.stringify(stackEnv) },
+      onLine: (line, stream) => process[stream].write(line + "\n"),
       say,
-      waitReady: (signal) => waitUntilReady(readyUrl(app.name), { timeoutMs: readyTimeoutMs, signal }),
+      waitReady: async (signal) => void (await Promise.all(APPS.map((app) => waitUntilReady(readyUrl(app.name), { timeoutMs: readyTimeoutMs, signal })))),
     }),
   );
 }
+/** The supervised process an app runs in. */
+const processOf = (i: number) => (processPerApp ? apps[i]! : apps[0]!);
 
 // An app that dies meanwhile is restarted by its supervisor, and this keeps polling the same address.
 const readiness = await Promise.allSettled(APPS.map((app) => waitUntilReady(readyUrl(app.name), { timeoutMs: readyTimeoutMs, signal: abortWaits.signal })));
-const notReady = readiness.flatMap((result, i) => (result.status === "rejected" ? [{ app: apps[i]!, err: result.reason as Error }] : []));
+const notReady = readiness.flatMap((result, i) => (result.status === "rejected" ? [{ name: APPS[i]!.name, proc: processOf(i), err: result.reason as Error }] : []));
 if (notReady.length) {
   // A signal came meanwhile: stop() owns the exit.
   if (stopping) await new Promise(() => {});
-  for (const { app, err } of notReady) {
-    const why = app.lastCrash
-      ? `it exited ${app.crashes} time${app.crashes === 1 ? "" : "s"}, the last time with ${describeExit(app.lastCrash)} (its output is above, prefixed "${app.name}")`
+  for (const { name, proc, err } of notReady) {
+    const where = processPerApp ? "it" : "the stack process it runs in";
+    const why = proc.lastCrash
+      ? `${where} exited ${proc.crashes} time${proc.crashes === 1 ? "" : "s"}, the last time with ${describeExit(proc.lastCrash)} (its output is above, prefixed "${name}")`
       : err.message;
-    say(`!! ${app.name} did not become ready within ${readyTimeoutMs / 1000} s: ${why}`);
+    say(`!! ${name} did not become ready within ${readyTimeoutMs / 1000} s: ${why}`);
   }
   await stop(1, `not all apps became ready within ${readyTimeoutMs / 1000} s; stopping all apps`);
 }

@@ -153,7 +153,17 @@ async function withDev(label: string, env: Record<string, string>, run: (dev: Te
   const storage = await freshStorage(label);
   const queue = freshQueue(label);
   const authDir = mkdtempSync(join(tmpdir(), `storefront-${label}-auth-`));
-  const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...storage.env, ...queue.env, ...portEnv(ports), DEV_AUTH_DIR: authDir, ...env });
+  // The one embedded Postgres of the default mode (used only without TEST_DATABASE_URL's databases).
+  const databaseDir = join(authDir, "postgres");
+  const dev = startProcess("dev", ["scripts/dev.ts"], {
+    ...cleanEnv(),
+    ...storage.env,
+    ...queue.env,
+    ...portEnv(ports),
+    DEV_AUTH_DIR: authDir,
+    DEV_DATABASE_DIR: databaseDir,
+    ...env,
+  });
   try {
     await run(dev, ports, queue);
   } finally {
@@ -249,7 +259,7 @@ describe("bun run dev", () => {
     const holder = Bun.listen({ hostname: "0.0.0.0", port: ports.inventory, socket: { data() {} } });
     const dir = mkdtempSync(join(tmpdir(), "storefront-dev-busy-"));
     const dataDirs = Object.fromEntries(APPS.map((a) => [`${a.name.toUpperCase()}_DATA_DIR`, join(dir, a.name)]));
-    const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...dataDirs, ...portEnv(ports) });
+    const dev = startProcess("dev", ["scripts/dev.ts"], { ...cleanEnv(), ...dataDirs, DEV_DATABASE_DIR: join(dir, "postgres"), ...portEnv(ports) });
     try {
       expect(await dev.exitWithin(15_000)).not.toBe(0);
       const output = dev.output.join("\n");
@@ -265,13 +275,13 @@ describe("bun run dev", () => {
   });
 
   test(
-    "an app that keeps dying during start-up is restarted with backoff; when start-up time is over it names the app and why, stops all and exits 1",
+    "with a process per app, an app that keeps dying during start-up is restarted with backoff; when start-up time is over it names the app and why, stops all and exits 1",
     () => {
       const deadDatabase = `postgres://postgres@127.0.0.1:${pickPorts().cart}/nothing_listens_here`;
       // Long enough for a few restarts of cart, short enough that the test does not wait a minute; whether the
       // other five made it in time (embedded databases may not) changes nothing here.
       const readyTimeoutMs = 8_000;
-      const env = { CART_DATABASE_URL: deadDatabase, DEV_READY_TIMEOUT_MS: String(readyTimeoutMs) };
+      const env = { CART_DATABASE_URL: deadDatabase, DEV_READY_TIMEOUT_MS: String(readyTimeoutMs), DEV_PROCESSES: "1" };
       return withDev("dev_dies", env, async (dev, ports) => {
         expect(await dev.exitWithin(readyTimeoutMs + DEV_STOP_GRACE_MS)).toBe(1);
         const lines = devLines(dev.output);
@@ -296,9 +306,9 @@ describe("bun run dev", () => {
   );
 
   test(
-    "when an app dies it says so loudly and restarts it on the same port, the others keep answering, and the listing is full again",
+    "with a process per app, when an app dies it says so loudly and restarts it on the same port, the others keep answering, and the listing is full again",
     () =>
-      withDev("dev_restart", {}, async (dev, ports) => {
+      withDev("dev_restart", { DEV_PROCESSES: "1" }, async (dev, ports) => {
         await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
         const user1 = await tokenOf(ports.bff);
         const pid = pidListeningOn(ports.inventory);
@@ -351,9 +361,9 @@ describe("bun run dev", () => {
   );
 
   test(
-    "Ctrl-C while a restart is pending cancels it: nothing starts again, exit code 0, all ports free",
+    "with a process per app, Ctrl-C while a restart is pending cancels it: nothing starts again, exit code 0, all ports free",
     () =>
-      withDev("dev_cancel", {}, async (dev, ports) => {
+      withDev("dev_cancel", { DEV_PROCESSES: "1" }, async (dev, ports) => {
         await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
         // Three crashes in a row: the third restart waits 2 s, ample time for the SIGINT to arrive first.
         let loud = "";
@@ -371,6 +381,34 @@ describe("bun run dev", () => {
         for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
       }),
     READY_TIMEOUT_MS + 60_000,
+  );
+
+  test(
+    "by default every app runs in one process; when it dies it is restarted as a whole and the listing is full again",
+    () =>
+      withDev("dev_light", {}, async (dev, ports) => {
+        await dev.waitForLine(CURL_LINE, READY_TIMEOUT_MS);
+        const pids = new Set(APPS.map((a) => pidListeningOn(ports[a.name])));
+        expect(pids.size).toBe(1);
+        const [pid] = [...pids];
+        expect(pid).toBeNumber();
+        process.kill(pid!, "SIGKILL");
+        await dev.waitForLine(/^dev\s+\| !! stack exited unexpectedly \(signal SIGKILL\); restarting it in 0\.5 s \(restart 1\)$/, 10_000);
+        await dev.waitForLine(/^dev\s+\| stack is ready again after restart 1 /, RESTART_WITHIN_MS);
+        const user1 = await tokenOf(ports.bff);
+        const full = await pollUntil("a listing with nothing degraded", BREAKER_RECOVERY_MS, async () => {
+          const listing = await getOnce(`http://127.0.0.1:${ports.bff}/products/all`, user1);
+          const body = listing.body as { products: unknown[]; degraded: string[] } | undefined;
+          return listing.status === 200 && body?.degraded.length === 0 ? body : undefined;
+        }, 250);
+        expect(full.products.length).toBeGreaterThanOrEqual(10);
+        dev.proc.kill("SIGINT");
+        expect(await dev.exitWithin(DEV_STOP_GRACE_MS)).toBe(0);
+        // The restarted stack drained and exited 0.
+        expect(dev.output.filter((line) => line.includes("ended with"))).toEqual([]);
+        for (const app of APPS) expect({ app: app.name, free: portIsFree(ports[app.name]) }).toEqual({ app: app.name, free: true });
+      }),
+    READY_TIMEOUT_MS + RESTART_WITHIN_MS + BREAKER_RECOVERY_MS + 60_000,
   );
 
   test(

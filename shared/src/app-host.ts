@@ -3,6 +3,7 @@
 // owns its process: the signals stop it and its end is the process's exit. `bun run dev` runs every app in one
 // process (scripts/stack.ts, a few hundred MB instead of a few GB) and gives each a host of its own there, so
 // one app's end is reported to that runner instead of ending the others.
+import type { EmbeddedServer } from "./db/embedded-server.ts";
 import { installProcessGuards, type ProcessGuardOptions } from "./process-guards.ts";
 
 export type AppHost = {
@@ -14,6 +15,11 @@ export type AppHost = {
   exit(code: number): void;
   /** Installs the handlers of errors nobody handled. */
   guard(options: ProcessGuardOptions): void;
+  /**
+   * The process's one embedded Postgres (bun run dev): a service given no database URL takes a schema named after
+   * it there, instead of starting a PGlite of its own (~300 MB each).
+   */
+  readonly embeddedServer?: EmbeddedServer;
 };
 
 /** Thrown after host.exit() when the host returned (in-process): unwinds the app's start-up. */

@@ -4,13 +4,24 @@
 import { fileURLToPath } from "node:url";
 import type { Hono } from "hono";
 import type { Sql } from "postgres";
-import { connectDatabase } from "./db/connect.ts";
+import { connectDatabase, type DatabaseOptions } from "./db/connect.ts";
 import { migrate } from "./db/migrate.ts";
 import type { Observability } from "./observability/observability.ts";
 import { serveApp } from "./serve.ts";
 import type { Startup } from "./startup.ts";
 
 type Closer = () => Promise<unknown> | unknown;
+
+/**
+ * Where a service's database is: its URL when given; else a schema on its host's shared embedded server (bun run
+ * dev); else a PGlite of its own under `dataDir` (default <repo>/.data/<service>).
+ */
+export function databaseOptions(startup: Startup, service: string, url: string | undefined, dataDir: string | undefined): DatabaseOptions {
+  if (url) return { url, dataDir: "" };
+  const shared = startup.host.embeddedServer;
+  if (shared) return { embeddedServer: shared, database: service };
+  return { dataDir: dataDir || fileURLToPath(new URL(`../../.data/${service}`, import.meta.url)) };
+}
 
 export async function startDatabaseService<Started extends { close?: Closer } = {}>(options: {
   startup: Startup;
@@ -28,10 +39,7 @@ export async function startDatabaseService<Started extends { close?: Closer } = 
 }) {
   const { startup, service, port, databaseUrl, dataDir, migrations, start, createApp } = options;
   const { observability } = startup;
-  const db = await connectDatabase({
-    url: databaseUrl || undefined,
-    dataDir: dataDir || fileURLToPath(new URL(`../../.data/${service}`, import.meta.url)),
-  }).catch((err) => startup.fail("the database does not answer", err));
+  const db = await connectDatabase(databaseOptions(startup, service, databaseUrl, dataDir)).catch((err) => startup.fail("the database does not answer", err));
   await migrate(db.sql, fileURLToPath(migrations)).catch(async (err) => {
     await db.close().catch(() => {});
     return startup.fail("applying the migrations failed", err);

@@ -13,6 +13,7 @@ import { connectDatabase } from "@storefront/shared/db/connect";
 import { migrate } from "@storefront/shared/db/migrate";
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, workerRedisOptions } from "@storefront/shared/notifications/events";
 import { serveApp } from "@storefront/shared/serve";
+import { databaseOptions } from "@storefront/shared/start-database-service";
 import { startup } from "@storefront/shared/startup";
 import { createUpstreamClient } from "@storefront/shared/upstream/client";
 import { createApp } from "./app.ts";
@@ -61,10 +62,9 @@ export async function main(env: Record<string, string | undefined> = process.env
     return s;
   });
 
-  const db = await connectDatabase({
-    url: env.NOTIFICATIONS_DATABASE_URL || undefined,
-    dataDir: env.NOTIFICATIONS_DATA_DIR || fileURLToPath(new URL("../../../.data/notifications", import.meta.url)),
-  }).catch((err) => start.fail("the database does not answer", err));
+  const db = await connectDatabase(databaseOptions(start, "notifications", env.NOTIFICATIONS_DATABASE_URL, env.NOTIFICATIONS_DATA_DIR)).catch((err) =>
+    start.fail("the database does not answer", err),
+  );
   await migrate(db.sql, fileURLToPath(new URL("./db/migrations", import.meta.url))).catch((err) => start.fail("applying the migrations failed", err));
 
   const connection = new Redis(...workerRedisOptions(settings.redisUrl));
