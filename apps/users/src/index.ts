@@ -24,6 +24,7 @@ export async function main(env: Record<string, string | undefined> = process.env
         accessS: intFromEnv(env, "ACCESS_TOKEN_TTL_S", 900, { min: 1 }),
         refreshS: intFromEnv(env, "REFRESH_TOKEN_TTL_S", 2_592_000, { min: 1 }),
         serviceS: intFromEnv(env, "SERVICE_TOKEN_TTL_S", 300, { min: 1 }),
+        reuseS: intFromEnv(env, "REFRESH_TOKEN_REUSE_S", 10),
       },
       // argon2's own lower bounds; the defaults are OWASP's argon2id recommendation (19 MiB, 2 passes).
       password: { memoryCost: intFromEnv(env, "PASSWORD_MEMORY_KIB", 19_456, { min: 8 }), timeCost: intFromEnv(env, "PASSWORD_TIME_COST", 2, { min: 1 }) },

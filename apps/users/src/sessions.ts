@@ -1,7 +1,10 @@
 // Sessions: a login starts a family of refresh tokens, each refresh uses one up and adds the next (rotation),
 // and a token presented again after its use revokes the whole family: either the client or a thief holds a
 // copy, and the server cannot tell which, so both must log in again (OAuth 2.0 Security BCP, 4.14.2).
-// That includes two concurrent refreshes with one token: the loser looks like a replay.
+// Except within REFRESH_TOKEN_REUSE_S (10 s) of its use: a token presented again that soon gets a pair of its
+// own in the same family, as Auth0's and Okta's "reuse interval" do. Two tabs, or two requests of one page that
+// land on two web or BFF replicas, refresh with the same token at the same moment; without the window the
+// second would end the session. A thief gains that window at most; after it, a replay ends the family as before.
 // Each new refresh token gets the full REFRESH_TOKEN_TTL_S: a session lasts while it is used at least that often.
 //
 // Every refusal here is 401 INVALID_CREDENTIALS with one message, whether the token is unknown, expired, used
@@ -11,10 +14,16 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Sql } from "postgres";
 import type { TokenSigner } from "@storefront/shared/auth/token-signer";
 import { AppError } from "@storefront/shared/errors";
-import { insertRefreshToken, refreshTokenState, revokeFamily, revokeUserTokens, useRefreshToken } from "./db/refresh-tokens.ts";
+import { insertRefreshToken, recentlyUsedRefreshToken, refreshTokenState, revokeFamily, revokeUserTokens, useRefreshToken } from "./db/refresh-tokens.ts";
 import type { UserRole } from "./db/users.ts";
 
-export type Ttls = { accessS: number; refreshS: number; serviceS: number };
+export type Ttls = {
+  accessS: number;
+  refreshS: number;
+  serviceS: number;
+  /** How long after its use a refresh token may be presented again for a pair of its own; 0: never. */
+  reuseS: number;
+};
 
 export type TokenPair = { access_token: string; token_type: "Bearer"; expires_in: number; refresh_token: string };
 
@@ -63,7 +72,9 @@ export function createSessions(deps: { sql: Sql; signer: TokenSigner; ttls: Ttls
       const next = newRefreshToken();
       // Use, insert the successor and sign in one transaction: a failure leaves the old token usable.
       const issued = (await sql.begin(async (tx) => {
-        const used = await useRefreshToken(tx, presented, at);
+        const used =
+          (await useRefreshToken(tx, presented, at)) ??
+          (ttls.reuseS > 0 ? await recentlyUsedRefreshToken(tx, presented, new Date(at.getTime() - ttls.reuseS * 1000), at) : null);
         if (!used) return null;
         await insertRefreshToken(tx, { familyId: used.family_id, userId: used.user_id, tokenHash: next.hash, createdAt: at, expiresAt: expiry(at) });
         return pair(used.user_id, used.role, next.token);

@@ -25,8 +25,9 @@ export const EXPIRY_MARGIN_MS = 15_000;
  * A refresh token works once, and presenting a used one again ends the whole session (the users service's
  * reuse detection). Two requests of one browser often arrive with the same expired cookies (two tabs, a page
  * and a form): they share one refresh call, and for this long after it the new pair is handed to latecomers
- * still carrying the old refresh token instead of presenting it again. Per process: two web replicas behind a
- * load balancer would need sticky sessions or a shared store for the same guarantee.
+ * still carrying the old refresh token instead of presenting it again. That saves calls within one process;
+ * across web replicas the users service's own reuse window (REFRESH_TOKEN_REUSE_S, 10 s) keeps a second
+ * replica's refresh with the same token from ending the session, so no sticky sessions are needed.
  */
 export const REFRESH_REUSE_WINDOW_MS = 15_000;
 /** The refresh cookie's life; the users service decides the token's own (30 days by default). */

@@ -27,6 +27,19 @@ export async function useRefreshToken(sql: Sql | TransactionSql, tokenHash: Buff
   return row ?? null;
 }
 
+/**
+ * A token used after `since` (within the reuse window), not revoked and not expired: its family and user, the
+ * row locked so that a revocation of the family waits for the caller's successor and then revokes it too.
+ */
+export async function recentlyUsedRefreshToken(sql: Sql | TransactionSql, tokenHash: Buffer, since: Date, at: Date): Promise<UsedRefreshToken | null> {
+  const [row] = await sql<UsedRefreshToken[]>`
+    select t.family_id, t.user_id, u.role
+    from refresh_token t join app_user u on u.id = t.user_id
+    where t.token_hash = ${tokenHash} and t.used_at > ${since} and t.revoked_at is null and t.expires_at > ${at}
+    for update of t`;
+  return row ?? null;
+}
+
 /** What became of a token that could not be used: null when there never was such a token. */
 export async function refreshTokenState(sql: Sql, tokenHash: Buffer): Promise<RefreshTokenState | null> {
   const [row] = await sql<RefreshTokenState[]>`

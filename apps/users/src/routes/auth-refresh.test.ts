@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { hashRefreshToken } from "../sessions.ts";
 import { createUsersTestApp, decodeJwt, isEnvelope, type UsersTestApp } from "../testing/users-app.ts";
 
 // One clock for the signer, the verifier and the refresh tokens' expiry; tests move it forward.
@@ -94,4 +95,43 @@ describe("POST /auth/refresh", () => {
       expect(isEnvelope(answer.body, "BAD_REQUEST")).toBe(true);
     });
   }
+});
+
+describe("POST /auth/refresh with a reuse window (REFRESH_TOKEN_REUSE_S)", () => {
+  const REUSE_S = 10;
+  let w: UsersTestApp;
+  beforeAll(async () => {
+    w = await createUsersTestApp({ prefix: "users_refresh_reuse", now: () => clock, ttls: { refreshS: REFRESH_TTL_S, reuseS: REUSE_S } });
+  });
+  afterAll(() => w.drop());
+
+  test("two concurrent refreshes with one token (two replicas, two tabs): both 200 with tokens of their own, and the session goes on", async () => {
+    const { refresh_token } = await w.session("user1@storefront.test");
+    const answers = await Promise.all([w.refresh(refresh_token), w.refresh(refresh_token)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    const [a, b] = answers.map((x) => x.body.refresh_token as string);
+    expect(a).not.toBe(b);
+    const families = await w.db.sql`select count(distinct family_id)::int as n from refresh_token where token_hash in ${w.db.sql([a!, b!].map((token) => hashRefreshToken(token)))}`;
+    expect(families[0]!.n).toBe(1);
+    for (const token of [a, b]) expect((await w.refresh(token!)).status).toBe(200);
+  });
+
+  test("presented again within the window: a new pair; one second after it: a replay that ends the family", async () => {
+    const first = await w.session("user2@storefront.test");
+    const second = (await w.refresh(first.refresh_token)).body;
+    clock += (REUSE_S - 1) * 1000;
+    const again = await w.refresh(first.refresh_token);
+    expect(again.status).toBe(200);
+    clock += 2000; // first was used REUSE_S + 1 s ago
+    expectRefused(await w.refresh(first.refresh_token));
+    expectRefused(await w.refresh(second.refresh_token));
+    expectRefused(await w.refresh(again.body.refresh_token));
+  });
+
+  test("a token of a revoked family (logged out) is refused even within the window", async () => {
+    const first = await w.session("user3@storefront.test");
+    expect((await w.refresh(first.refresh_token)).status).toBe(200);
+    await w.db.sql`update refresh_token set revoked_at = ${new Date(clock)} where user_id = 3`;
+    expectRefused(await w.refresh(first.refresh_token));
+  });
 });

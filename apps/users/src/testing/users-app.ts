@@ -15,7 +15,8 @@ export const migrations = fileURLToPath(new URL("../db/migrations", import.meta.
 
 /** Cheap enough for tests; the seeded hashes keep the default cost until a login rehashes them. */
 export const LOW_COST: PasswordCost = { memoryCost: 1024, timeCost: 1 };
-export const DEFAULT_TTLS: Ttls = { accessS: 900, refreshS: 2_592_000, serviceS: 300 };
+// No reuse window by default: the tests of rotation see every second use as a replay (auth-refresh.test.ts tests the window).
+export const DEFAULT_TTLS: Ttls = { accessS: 900, refreshS: 2_592_000, serviceS: 300, reuseS: 0 };
 export const SEED_PASSWORD = "storefront-demo";
 
 export type Answer = { status: number; body: any; headers: Headers };
