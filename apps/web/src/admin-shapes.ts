@@ -37,6 +37,10 @@ export const UpstreamStatus = z.object({
   slow: count.nullable().optional(),
   half_open_in_ms: z.number().min(0).nullable().optional(),
   latency_ms: latency.optional(),
+  replicas: z
+    .array(z.object({ url: z.string(), state: z.string(), outstanding: count.nullable().optional(), ejected_for_ms: z.number().min(0).nullable().optional() }))
+    .nullable()
+    .optional(),
 });
 export type UpstreamStatus = z.infer<typeof UpstreamStatus>;
 

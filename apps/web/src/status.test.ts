@@ -88,6 +88,15 @@ describe("the page as an admin", () => {
     expect(text).toContain("Read at 22 Nov 2026, 10:00 UTC");
   });
 
+  test("an upstream given as replicas: how many take calls, and the one left out and for how long", async () => {
+    (stub.state.status.upstreams as Record<string, unknown>[])[0]!.replicas = [
+      { url: "http://10.0.0.5:8000", state: "closed", outstanding: 1, ejected_for_ms: 1500 },
+      { url: "http://10.0.0.6:8000", state: "closed", outstanding: 0, ejected_for_ms: null },
+    ];
+    const text = textOf((await browser.get("/status")).html);
+    expect(text).toContain("(1 of 2 replicas taking calls; http://10.0.0.5:8000 left out for 1.5 s)");
+  });
+
   test("reloads itself every 2 seconds (meta refresh, no script); ?refresh=off stops it", async () => {
     const page = await browser.get("/status");
     expect(page.html).toContain('<meta http-equiv="refresh" content="2"/>');

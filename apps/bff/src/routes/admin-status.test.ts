@@ -84,7 +84,7 @@ describe.skipIf(!redisUp)("GET /admin/status", () => {
     expect(responseProblem("GET", "/admin/status", 200, res.body)).toBeUndefined();
     const body = res.body;
     expect(body.upstreams.map((u: any) => u.name)).toEqual(["products", "inventory", "cart", "favorites", "notifications", "users", "orders", "delivery"]);
-    for (const u of body.upstreams) expect(u).toMatchObject({ state: "closed", calls: 0, failures: 0, slow: 0, half_open_in_ms: null, latency_ms: { p50: null, p99: null, count: 0 } });
+    for (const u of body.upstreams) expect(u).toMatchObject({ state: "closed", calls: 0, failures: 0, slow: 0, half_open_in_ms: null, latency_ms: { p50: null, p99: null, count: 0 }, replicas: null });
     const byName = Object.fromEntries(body.queues.map((q: any) => [q.name, q]));
     expect(body.queues.map((q: any) => q.name)).toEqual(subscribedQueues());
     expect(byName.notifications).toEqual({ name: "notifications", waiting: 2, active: 0, delayed: 1, failed: 0 });
@@ -119,6 +119,30 @@ describe.skipIf(!redisUp)("GET /admin/status", () => {
     expect(inventory.half_open_in_ms).toBeLessThanOrEqual(60_000);
     // Refused calls while open are counted too: their latency is the BFF's answer time, near nothing.
     expect(inventory.latency_ms.count).toBeGreaterThanOrEqual(2);
+  });
+
+  test("an upstream given as two replicas lists each; one failing is left out and the upstream's breaker stays closed", async () => {
+    const second = "http://inventory-2.test";
+    const app = appWith({ queues, retry: NO_RETRY, urls: { ...urls, inventory: `${urls.inventory},${second}` } });
+    server.use(
+      http.get(`${urls.inventory}/inventory`, () => HttpResponse.error()),
+      http.get(`${second}/inventory`, ({ request }) => {
+        const ids = new URL(request.url).searchParams.get("ids")!.split(",").map(Number);
+        return HttpResponse.json(ids.map((product_id) => ({ product_id, inventory: 5 })));
+      }),
+      http.get(`${second}/metrics`, () => metrics(4)),
+    );
+    for (let i = 0; i < 6; i++) await call(app, "/products/all");
+    const { status, body } = await call(app, "/admin/status", admin);
+    expect(status).toBe(200);
+    expect(responseProblem("GET", "/admin/status", 200, body)).toBeUndefined();
+    const inventory = body.upstreams.find((u: any) => u.name === "inventory");
+    expect(inventory.state).toBe("closed");
+    expect(inventory.replicas.map((r: any) => r.url)).toEqual([urls.inventory, second]);
+    expect(inventory.replicas[0].ejected_for_ms).toBeGreaterThan(0);
+    expect(inventory.replicas[1]).toEqual({ url: second, state: "closed", outstanding: 0, ejected_for_ms: null });
+    // Each replica's outbox gauge counts the same table: the highest that answered.
+    expect(body.outboxes.find((o: any) => o.service === "inventory")).toEqual({ service: "inventory", pending: 4 });
   });
 
   test("a service hanging or unreachable: its outbox is null within the deadline, the rest present", async () => {

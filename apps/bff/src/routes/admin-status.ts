@@ -28,6 +28,17 @@ export const UpstreamStatus = z
         count: count.openapi({ description: "Calls observed; sample it twice to get a rate." }),
       })
       .openapi({ description: "From bff_upstream_request_duration_seconds, every outcome, since the BFF started; null without calls." }),
+    replicas: z
+      .array(
+        z.strictObject({
+          url: z.string().openapi({ example: "http://10.0.0.5:8001" }),
+          state: z.enum(["closed", "open", "half_open"]).openapi({ description: "This replica's own breaker." }),
+          outstanding: count.openapi({ description: "Calls to it in flight." }),
+          ejected_for_ms: ms.nullable().openapi({ description: "Left out of the balancing this much longer after failing; null when in." }),
+        }),
+      )
+      .nullable()
+      .openapi({ description: "When the upstream is given as a list of replicas (<APP>_URL=a,b): each one. Null for one address." }),
   })
   .openapi("UpstreamStatus");
 

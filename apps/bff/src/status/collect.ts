@@ -23,8 +23,10 @@ export type StatusSources = {
   deadlineMs: number;
 };
 
+export type ReplicaStatus = { url: string; state: BreakerSnapshot["state"]; outstanding: number; ejected_for_ms: number | null };
+
 export type StatusPage = {
-  upstreams: (BreakerSnapshot & { latency_ms: LatencySummary })[];
+  upstreams: (Omit<BreakerSnapshot, "instances"> & { latency_ms: LatencySummary; replicas: ReplicaStatus[] | null })[];
   queues: QueueCounts[] | null;
   outboxes: OutboxBacklog[];
   redis: "up" | "down";
@@ -48,8 +50,9 @@ export async function collectStatus(s: StatusSources): Promise<StatusPage> {
   // Read after the waits, so the breakers and latencies are as fresh as the rest.
   const latency = bucketsByUpstream(s.duration);
   const upstreams = s.upstreams.map((u) => {
-    const { name, state, calls, failures, slow, half_open_in_ms } = u.breaker.snapshot();
-    return { name, state, calls, failures, slow, half_open_in_ms, latency_ms: latencyOf(latency.get(u.name)) };
+    const { name, state, calls, failures, slow, half_open_in_ms, instances } = u.breaker.snapshot();
+    const replicas = instances?.map(({ url, state, outstanding, ejected_for_ms }) => ({ url, state, outstanding, ejected_for_ms })) ?? null;
+    return { name, state, calls, failures, slow, half_open_in_ms, latency_ms: latencyOf(latency.get(u.name)), replicas };
   });
   return { upstreams, queues: queueCounts, outboxes, redis, generated_at: new Date().toISOString() };
 }

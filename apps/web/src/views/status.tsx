@@ -39,7 +39,21 @@ function BreakerState(props: { upstream: UpstreamStatus }) {
     <>
       <span class={`state ${known ? state : "unknown"}`}>{known ? STATE_WORDS[state] : `Unknown state: ${state}`}</span>
       {state === "open" && typeof half_open_in_ms === "number" ? <span class="hint"> (tries again in {(half_open_in_ms / 1000).toFixed(1)} s)</span> : null}
+      <Replicas replicas={props.upstream.replicas ?? null} />
     </>
+  );
+}
+
+/** An upstream given as a list of replicas: how many take calls, and which are left out or refused. */
+function Replicas(props: { replicas: NonNullable<UpstreamStatus["replicas"]> | null }) {
+  if (!props.replicas?.length) return null;
+  const out = props.replicas.filter((r) => r.state === "open" || typeof r.ejected_for_ms === "number");
+  return (
+    <span class="hint">
+      {" "}
+      ({props.replicas.length - out.length} of {props.replicas.length} replicas taking calls
+      {out.map((r) => (typeof r.ejected_for_ms === "number" ? `; ${r.url} left out for ${(r.ejected_for_ms / 1000).toFixed(1)} s` : `; ${r.url} breaker open`)).join("")})
+    </span>
   );
 }
 
