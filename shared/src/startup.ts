@@ -18,6 +18,11 @@ export type Startup = {
    * replicas need that moment to stop sending it new requests: a rolling restart then fails none.
    */
   readonly shutdownDelayMs: number;
+  /**
+   * DATABASE_POOL_MAX: connections in the app's pool to its own database (default 10). Replicas x services x
+   * this must stay under the server's max_connections.
+   */
+  readonly databasePoolMax: number;
   /** serveApp says when it has taken over the stop (until then a stop during start-up ends the app at once). */
   serving(): void;
   /** Reads the app's settings; a bad value ends the app with a line saying which. */
@@ -35,9 +40,11 @@ const end = (host: AppHost, code: number): never => {
 export function startup(service: string, env: Env, host: AppHost = processHost): Startup {
   let logger: Logger;
   let shutdownDelayMs: number;
+  let databasePoolMax: number;
   try {
     logger = createLogger(service, logLevelFromEnv(env), host.write);
     shutdownDelayMs = intFromEnv(env, "SHUTDOWN_DELAY_MS", 0);
+    databasePoolMax = intFromEnv(env, "DATABASE_POOL_MAX", 10, { min: 1 });
   } catch (err) {
     createLogger(service, "info", host.write).error("invalid configuration", { error: (err as Error).message });
     return end(host, 1);
@@ -60,6 +67,7 @@ export function startup(service: string, env: Env, host: AppHost = processHost):
     observability: createObservability(service, { logger }),
     host,
     shutdownDelayMs,
+    databasePoolMax,
     serving: () => {
       serving = true;
     },
