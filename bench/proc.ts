@@ -108,3 +108,89 @@ export function sampleRss(pids: number[], intervalMs = 200): { stop(): Map<numbe
     },
   };
 }
+
+/** Every process's parent pid (field 4 of /proc/<pid>/stat); processes that end while being read are left out. */
+function parentPids(): Map<number, number> {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {}
+  }
+  return parents;
+}
+
+/** `root` and all its descendants (children, their children, ...), root first; empty when root is gone. */
+export function processTreePids(root: number): number[] {
+  const parents = parentPids();
+  if (!parents.has(root)) return [];
+  const children = new Map<number, number[]>();
+  for (const [pid, parent] of parents) children.set(parent, [...(children.get(parent) ?? []), pid]);
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
+/** Proportional set size in MB (shared pages split among the processes sharing them), or NaN when gone. */
+export function pssMb(pid: number): number {
+  try {
+    const kb = Number(/^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
+    return kb / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A process's command line, with the Bun executable's path shortened to "bun" ("bun apps/users/src/index.ts"). */
+export function commandOf(pid: number): string {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+    return args.map((arg, i) => (i === 0 && (arg === process.execPath || /(^|\/)bun$/.test(arg)) ? "bun" : arg)).join(" ");
+  } catch {
+    return "(gone)";
+  }
+}
+
+export type TreeMember = { pid: number; command: string; rssMb: number; pssMb: number };
+export type TreeMemory = { rssMb: number; pssMb: number; members: TreeMember[] };
+
+/** VmRSS (and PSS) of `root` and every descendant now: what `ps` would add up for the whole process tree. */
+export function treeMemory(root: number): TreeMemory {
+  const members = processTreePids(root)
+    .map((pid) => ({ pid, command: commandOf(pid), rssMb: rssMb(pid), pssMb: pssMb(pid) }))
+    .filter((m) => Number.isFinite(m.rssMb));
+  const sum = (pick: (m: TreeMember) => number) => (members.length ? members.reduce((a, m) => a + pick(m), 0) : Number.NaN);
+  return { rssMb: sum((m) => m.rssMb), pssMb: sum((m) => m.pssMb), members };
+}
+
+export type TreePeak = { rssMb: number; members: Omit<TreeMember, "pssMb">[]; samples: number };
+
+/**
+ * Samples the summed VmRSS of the tree under `root` every `intervalMs`; stop() returns the highest sample, with
+ * its members. RSS only: PSS walks every mapping of every process, too slow to repeat every 100 ms.
+ */
+export function sampleTreeRss(root: number, intervalMs = 100): { stop(): TreePeak } {
+  let peak: TreePeak = { rssMb: Number.NaN, members: [], samples: 0 };
+  let samples = 0;
+  const take = () => {
+    const members = processTreePids(root)
+      .map((pid) => ({ pid, rssMb: rssMb(pid) }))
+      .filter((m) => Number.isFinite(m.rssMb));
+    if (!members.length) return;
+    samples += 1;
+    const total = members.reduce((a, m) => a + m.rssMb, 0);
+    // Named now: a process seen at the peak may be gone when stop() is called.
+    if (!(peak.rssMb >= total)) peak = { rssMb: total, members: members.map((m) => ({ ...m, command: commandOf(m.pid) })), samples };
+  };
+  take();
+  const timer = setInterval(take, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return { ...peak, samples };
+    },
+  };
+}

@@ -3,7 +3,8 @@
 // and the seed's aiohttp peer, runs the scenarios (bench/scenarios/), writes bench/RESULTS.md, and stops
 // everything, drops the databases, deletes the run's Redis keys and removes the worktree of scenario 6 at the
 // end, also on error or Ctrl-C. Scenarios 8 (checkout) and 9 (the web app's home page) run last, each on a stack
-// started afresh: 8 with orders and payments, 9 with notifications and the web app.
+// started afresh: 8 with orders and payments, 9 with notifications and the web app. Scenario 10 runs after them,
+// with nothing of ours running: it starts `bun run dev` itself (and stops it, also on error or Ctrl-C).
 // BENCH_QUICK=1 runs every measurement briefly (a smoke test of the suite; numbers not for keeping); BENCH_ONLY=8
 // (or "1,8") runs only those scenarios and prints their results instead of writing RESULTS.md; see README.md.
 import { rmSync } from "node:fs";
@@ -22,6 +23,7 @@ import { deadline } from "./scenarios/deadline.ts";
 import { listingThroughput } from "./scenarios/listing-throughput.ts";
 import { memory } from "./scenarios/memory.ts";
 import { checkout } from "./scenarios/checkout.ts";
+import { devStack, stopDevStacks } from "./scenarios/dev-stack.ts";
 import { notifications } from "./scenarios/notifications.ts";
 import { openBreaker } from "./scenarios/open-breaker.ts";
 import { overhead } from "./scenarios/overhead.ts";
@@ -38,7 +40,7 @@ const FALLBACK_PEAK_RPS = 2000;
 
 const adminUrl = process.env.BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
 const quick = process.env.BENCH_QUICK === "1";
-const SCENARIO_COUNT = 9;
+const SCENARIO_COUNT = 10;
 /** BENCH_ONLY's scenarios, or null for all; read at the start of main(), which reports a bad value. */
 let only: Set<number> | null = null;
 /** Whether the scenario titled "<n>. ..." runs: all of them unless BENCH_ONLY names some. */
@@ -57,6 +59,7 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await peer?.stop().catch(() => {});
     await stopAll();
+    await stopDevStacks();
     await removeWorktrees();
     await dropBenchDatabases(adminUrl);
     // Scenario 9's notifications database (only made when it runs with Redis); dropping one that is not there is fine.
@@ -224,6 +227,20 @@ async function main() {
         sections.push(skippedSection("9. web storefront home page", `failed: ${(err as Error).message.split("\n")[0]}`));
       } finally {
         await stopAll();
+      }
+    }
+    if (selected("10.")) {
+      // `bun run dev` as a user runs it, on its own ports, data folder and a Redis prefix under the run's.
+      log("scenario 10. bun run dev");
+      loads.push(`10: ${loadAverage().toFixed(2)}`);
+      try {
+        sections.push(await devStack({ quick, redisUrl, queuePrefix, log }));
+      } catch (err) {
+        failed.push("10. bun run dev");
+        log(`scenario 10. bun run dev failed: ${(err as Error).stack ?? err}`);
+        sections.push(skippedSection("10. bun run dev", `failed: ${(err as Error).message.split("\n")[0]}`));
+      } finally {
+        await stopDevStacks();
       }
     }
   } finally {
