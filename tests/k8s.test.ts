@@ -443,6 +443,11 @@ for (const overlay of ["dev", "prod"] as const) {
         expect(secretValue(secrets.find((s) => s.metadata.name.startsWith("storefront-datastores"))!.metadata.name, "REDIS_URL")).toBe("redis://redis:6379");
       });
 
+      test("the dev Postgres creates the databases compose creates (kustomize cannot read outside the overlay, so it is a copy)", () => {
+        const read = (path: string) => readFileSync(join(repoRoot, path), "utf8");
+        expect(read("deploy/k8s/overlays/dev/init-databases.sql")).toBe(read("compose/init-databases.sql"));
+      });
+
       test("the development secrets say they are for development only", () => {
         for (const file of ["dev-only-auth.env", "dev-only-datastores.env"])
           expect(readFileSync(join(repoRoot, "deploy/k8s/overlays/dev", file), "utf8").split("\n")[0]).toStartWith("# DEVELOPMENT ONLY");
