@@ -17,7 +17,7 @@ type Closer = () => Promise<unknown> | unknown;
  * dev); else a PGlite of its own under `dataDir` (default <repo>/.data/<service>).
  */
 export function databaseOptions(startup: Startup, service: string, url: string | undefined, dataDir: string | undefined): DatabaseOptions {
-  if (url) return { url, dataDir: "", max: startup.databasePoolMax };
+  if (url) return { url, dataDir: "", max: startup.databasePoolMax, idleTimeoutS: startup.databaseIdleTimeoutS };
   const shared = startup.host.embeddedServer;
   if (shared) return { embeddedServer: shared, database: service };
   return { dataDir: dataDir || fileURLToPath(new URL(`../../.data/${service}`, import.meta.url)) };

@@ -23,6 +23,8 @@ export type Startup = {
    * this must stay under the server's max_connections.
    */
   readonly databasePoolMax: number;
+  /** DATABASE_IDLE_TIMEOUT_S: a pool connection idle this long is closed (default 30). */
+  readonly databaseIdleTimeoutS: number;
   /** serveApp says when it has taken over the stop (until then a stop during start-up ends the app at once). */
   serving(): void;
   /** Reads the app's settings; a bad value ends the app with a line saying which. */
@@ -41,10 +43,12 @@ export function startup(service: string, env: Env, host: AppHost = processHost):
   let logger: Logger;
   let shutdownDelayMs: number;
   let databasePoolMax: number;
+  let databaseIdleTimeoutS: number;
   try {
     logger = createLogger(service, logLevelFromEnv(env), host.write);
     shutdownDelayMs = intFromEnv(env, "SHUTDOWN_DELAY_MS", 0);
     databasePoolMax = intFromEnv(env, "DATABASE_POOL_MAX", 10, { min: 1 });
+    databaseIdleTimeoutS = intFromEnv(env, "DATABASE_IDLE_TIMEOUT_S", 30, { min: 1 });
   } catch (err) {
     createLogger(service, "info", host.write).error("invalid configuration", { error: (err as Error).message });
     return end(host, 1);
@@ -68,6 +72,7 @@ export function startup(service: string, env: Env, host: AppHost = processHost):
     host,
     shutdownDelayMs,
     databasePoolMax,
+    databaseIdleTimeoutS,
     serving: () => {
       serving = true;
     },

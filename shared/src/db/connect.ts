@@ -11,7 +11,7 @@ export type Database = { sql: Sql; embedded: boolean; close: () => Promise<void>
 
 export type DatabaseOptions =
   /** A real server at `url`; without `url`, a PGlite of the service's own (about 300 MB) under `dataDir`. */
-  | { url?: string; dataDir: string; max?: number; embeddedServer?: undefined }
+  | { url?: string; dataDir: string; max?: number; idleTimeoutS?: number; embeddedServer?: undefined }
   /** The one embedded server of a dev stack (startEmbeddedServer); `database` names the service's schema there.
    *  The server belongs to the caller: close() ends only this connection. */
   | { embeddedServer: EmbeddedServer; database: string };
@@ -30,7 +30,14 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     return { sql, embedded: true, close: () => sql.end({ timeout: 5 }) };
   }
   if (options.url) {
-    const sql = postgres(options.url, { max: options.max ?? 10, onnotice: () => {}, connect_timeout: CONNECT_TIMEOUT_S });
+    // Idle connections are closed after idleTimeoutS (postgres.js keeps them forever by default): replicas of
+    // every service share the server's max_connections, and a burst should not hold them afterwards.
+    const sql = postgres(options.url, {
+      max: options.max ?? 10,
+      idle_timeout: options.idleTimeoutS ?? 30,
+      onnotice: () => {},
+      connect_timeout: CONNECT_TIMEOUT_S,
+    });
     await checkConnection(sql);
     return { sql, embedded: false, close: () => sql.end({ timeout: 5 }) };
   }

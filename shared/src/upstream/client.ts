@@ -131,11 +131,17 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
   };
 
   /** One attempt at one instance, through its breaker; counted in flight until settled, its outcome judged. */
-  function atInstance<T>(tried: Set<Instance>, signal: AbortSignal, work: (base: string) => Promise<T>): Promise<T> {
+  function atInstance<T>(tried: Set<Instance>, signal: AbortSignal, work: (send: (url: string, init: RequestInit) => Promise<Response>) => Promise<T>): Promise<T> {
     const instance = pool.pick(tried);
     tried.add(instance);
     instance.outstanding++;
-    return instance.breaker.run(() => work(instance.base), signal).then(
+    const send = async (path: string, init: RequestInit) => {
+      const res = await fetchFn(instance.base + path, init);
+      // A replica shutting down says so on every answer: the next calls go to the others.
+      if (res.headers.get("connection") === "close") pool.draining(instance);
+      return res;
+    };
+    return instance.breaker.run(() => work(send), signal).then(
       (value) => {
         instance.outstanding--;
         pool.settle(instance, "ok");
@@ -179,8 +185,8 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
     getJson<T>(path: string, call: UpstreamCall, parse: (body: unknown) => T = asIs) {
       // A retry goes to an instance the call has not tried yet, while there is one.
       const attempt = (deadline: Deadline, signal: AbortSignal, tried: Set<Instance>) =>
-        atInstance(tried, signal, async (base) => {
-          const res = await fetchFn(base + path, { headers: headersFor(deadline, call.requestId, call.headers), signal, redirect: "manual" });
+        atInstance(tried, signal, async (send) => {
+          const res = await send(path, { headers: headersFor(deadline, call.requestId, call.headers), signal, redirect: "manual" });
           if (!res.ok) throw await statusError(res);
           return parse(await readJson(res));
         });
@@ -213,8 +219,8 @@ export function createUpstreamClient(name: string, baseUrl: string, options: Ups
       const contentType = json !== undefined ? { "content-type": "application/json" } : undefined;
       const tried = new Set<Instance>();
       const once = (deadline: Deadline, signal: AbortSignal): Promise<UpstreamReply> =>
-        atInstance(tried, signal, async (base) => {
-          const res = await fetchFn(base + path, {
+        atInstance(tried, signal, async (send) => {
+          const res = await send(path, {
             method,
             headers: headersFor(deadline, options.requestId, { ...contentType, ...options.headers }),
             body: payload,

@@ -129,4 +129,21 @@ describe("createInstancePool", () => {
     clock.advance(5000);
     expect(pool.breaker.state).toBe("half_open");
   });
+
+  test("an instance that says it is shutting down is left out for drainingMs, without counting as a failure", () => {
+    const { pool, clock } = pool3();
+    const [a] = pool.instances;
+    pool.draining(a!);
+    expect(pool.breaker.snapshot().instances![0]!.ejected_for_ms).toBe(EJECTION.drainingMs);
+    for (let k = 0; k < 10; k++) expect(pool.pick(new Set())).not.toBe(a!);
+    expect(a!.ejections).toBe(0);
+    clock.advance(EJECTION.drainingMs);
+    expect(Array.from({ length: 6 }, () => pool.pick(new Set()))).toContain(a!);
+  });
+
+  test("a single address is never left out for draining: there is nowhere else to go", () => {
+    const pool = createInstancePool("cart", ["http://cart:8003"], {});
+    pool.draining(pool.instances[0]!);
+    expect(pool.instances[0]!.ejectedUntil).toBe(0);
+  });
 });

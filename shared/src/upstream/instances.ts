@@ -25,6 +25,11 @@ export type InstancePool = {
   pick(tried: ReadonlySet<Instance>): Instance;
   /** A call to the instance settled: ok, or a failure that speaks of the instance's health. */
   settle(instance: Instance, outcome: "ok" | "failure" | "refused" | "neutral"): void;
+  /**
+   * The instance answered `Connection: close`: it is shutting down (serve.ts's SHUTDOWN_DELAY_MS) and wants no
+   * new calls. Left out for drainingMs, without counting as a failure; by then it has stopped or is back.
+   */
+  draining(instance: Instance): void;
   /** The pool as one breaker, for the callers that show or gauge an upstream's state. */
   readonly breaker: CircuitBreaker;
 };
@@ -34,6 +39,8 @@ export const EJECTION = {
   afterFailures: 3,
   baseMs: 1_000,
   maxMs: 30_000,
+  /** How long an instance that said it is shutting down is left out. */
+  drainingMs: 5_000,
 };
 
 /** `http://a,http://b` -> the addresses, without trailing slashes; a single address is a list of one. */
@@ -111,6 +118,10 @@ export function createInstancePool(
     if (outcome === "refused" || ++i.consecutiveFailures >= EJECTION.afterFailures) eject(i);
   };
 
+  const draining = (i: Instance) => {
+    if (instances.length > 1) i.ejectedUntil = Math.max(i.ejectedUntil, now() + EJECTION.drainingMs);
+  };
+
   const aggregateState = (): BreakerState => {
     const states = instances.map((i) => i.breaker.state);
     if (states.includes("closed")) return "closed";
@@ -149,5 +160,5 @@ export function createInstancePool(
     },
   };
 
-  return { instances, pick, settle, breaker };
+  return { instances, pick, settle, draining, breaker };
 }

@@ -105,6 +105,17 @@ describe("an upstream given as a list of replicas", () => {
     expect(slow.hits).toBeLessThanOrEqual(25);
   });
 
+  test("a replica shutting down (Connection: close on its answers) gets no new calls after its first such answer", async () => {
+    const closing = replica(() => Response.json({ ok: true }, { headers: { connection: "close" } }));
+    const other = replica();
+    const client = createUpstreamClient("cart", `${closing.url},${other.url}`, { retry: fastRetry });
+    for (let k = 0; k < 10; k++) await client.send("POST", "/items", { deadline: 1000, json: { k } });
+    for (let k = 0; k < 10; k++) await client.getJson(`/items/${k}`, { deadline: 1000 });
+    expect(closing.hits).toBe(1);
+    expect(other.hits).toBe(19);
+    expect(client.breaker.snapshot().instances![0]!.failures).toBe(0);
+  });
+
   test("every replica gone: the call fails with the designed error within its deadline, and the pool's breaker opens", async () => {
     const client = createUpstreamClient("cart", `${goneAddress()},${goneAddress()}`, { retry: fastRetry, breaker: { minCalls: 2 } });
     for (let k = 0; k < 6; k++) await client.getJson(`/items/${k}`, { deadline: 500 }).catch(() => {});
