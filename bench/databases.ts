@@ -1,16 +1,16 @@
 // The benchmark's own databases on BENCH_DATABASE_URL's server: created fresh before a run, dropped after.
-// `bun run chaos` uses the same functions with its own prefix and notifications too.
+// `bun run chaos` uses the same functions with its own prefix and every service's database.
 // Uses psql (the workspace's postgres.js is not resolvable from the repository root, and nothing may be added).
 
 // users first: the others check tokens against its keys.
 export const BENCH_SERVICES = ["users", "products", "inventory", "favorites", "cart"] as const;
 export type BenchService = (typeof BENCH_SERVICES)[number];
-/** Every service that owns a database. */
-export const DATABASE_SERVICES = [...BENCH_SERVICES, "notifications"] as const;
-export type DatabaseService = (typeof DATABASE_SERVICES)[number];
 /** Checkout's two services (scenario 8): their databases are made with the others, the apps started only for it. */
 export const CHECKOUT_SERVICES = ["orders", "payments"] as const;
 export type CheckoutService = (typeof CHECKOUT_SERVICES)[number];
+/** Every service that owns a database (`bun run chaos` starts them all). */
+export const DATABASE_SERVICES = [...BENCH_SERVICES, "notifications", ...CHECKOUT_SERVICES, "delivery"] as const;
+export type DatabaseService = (typeof DATABASE_SERVICES)[number];
 /** Every bench_* database of a run. */
 export const BENCH_DATABASES = [...BENCH_SERVICES, ...CHECKOUT_SERVICES] as const;
 export type BenchDatabase = (typeof BENCH_DATABASES)[number];

@@ -28,7 +28,10 @@ export type LoadOptions = {
   listingsPerSecond: number;
   writesPerSecond: number;
   timeoutMs: number;
+  /** Cart writes cycle through products 1..products. */
   products: number;
+  /** Stock and price changes cycle through products 1..catalogueProducts: the ones above are the checkouts', whose stock must add up. */
+  catalogueProducts: number;
 };
 
 export type LoadResult = { listings: Answer[]; writes: Answer[]; changes: Answer[] };
@@ -74,7 +77,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
  * relays publish while they are killed.
  */
 function catalogueChange(options: LoadOptions, i: number): { method: string; url: string; body: unknown } {
-  const product = 1 + (Math.floor(i / 4) % options.products);
+  const product = 1 + (Math.floor(i / 4) % options.catalogueProducts);
   const cents = 1000 + 100 * product;
   switch (i % 4) {
     case 0:
@@ -103,8 +106,11 @@ async function openLoop(seconds: number, rate: number, fire: (i: number) => Prom
   await Promise.all(inFlight);
 }
 
+/** What came back for one request: the status and body, or why there was none. */
+export type Reply = { sentMs: number; doneMs: number; outcome: Outcome; text: string; headers: Headers | null; error: string | null };
+
 /** One request under its own timer, which covers the body too (AbortSignal.timeout alone is not trusted here). */
-async function send(url: string, init: RequestInit, timeoutMs: number, listing: boolean): Promise<Answer> {
+export async function timedFetch(url: string, init: RequestInit, timeoutMs: number): Promise<Reply> {
   const sentMs = performance.now();
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -116,22 +122,28 @@ async function send(url: string, init: RequestInit, timeoutMs: number, listing: 
   });
   const call = (async () => {
     const res = await fetch(url, { ...init, signal: controller.signal });
-    return { status: res.status, text: await res.text() };
+    return { status: res.status, text: await res.text(), headers: res.headers };
   })();
   try {
     const got = await Promise.race([call, timedOut]);
     if (got === "timeout") {
       call.catch(() => {});
-      return { sentMs, doneMs: performance.now(), outcome: "timeout", full: false, detail: [] };
+      return { sentMs, doneMs: performance.now(), outcome: "timeout", text: "", headers: null, error: null };
     }
-    const { full, detail } = listing ? judgeListing(got.status, got.text) : { full: false, detail: [] };
-    return { sentMs, doneMs: performance.now(), outcome: got.status, full, detail };
+    return { sentMs, doneMs: performance.now(), outcome: got.status, text: got.text, headers: got.headers, error: null };
   } catch (err) {
     const code = (err as { code?: string }).code ?? (err as Error).name;
-    return { sentMs, doneMs: performance.now(), outcome: "connection error", full: false, detail: [code] };
+    return { sentMs, doneMs: performance.now(), outcome: "connection error", text: "", headers: null, error: code };
   } finally {
     clearTimeout(timer);
   }
+}
+
+async function send(url: string, init: RequestInit, timeoutMs: number, listing: boolean): Promise<Answer> {
+  const { sentMs, doneMs, outcome, text, error } = await timedFetch(url, init, timeoutMs);
+  if (typeof outcome !== "number") return { sentMs, doneMs, outcome, full: false, detail: error ? [error] : [] };
+  const { full, detail } = listing ? judgeListing(outcome, text) : { full: false, detail: [] };
+  return { sentMs, doneMs, outcome, full, detail };
 }
 
 function judgeListing(status: number, text: string): { full: boolean; detail: string[] } {
