@@ -24,6 +24,8 @@ export async function main(env: Record<string, string | undefined> = process.env
     prefix: env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX,
     usersUrl: upstreamFromEnv(env, "USERS_URL", DEFAULT_USERS_URL),
     concurrency: intFromEnv(env, "WORKER_CONCURRENCY", 10, { min: 1 }),
+    // How soon a job whose process died is run again (BullMQ's default lock is 30 s), as in orders and notifications.
+    lockMs: intFromEnv(env, "WORKER_LOCK_MS", 30_000, { min: 100 }),
     shutdownGraceMs: intFromEnv(env, "SHUTDOWN_GRACE_MS", 10_000),
   }));
 
@@ -51,6 +53,7 @@ export async function main(env: Record<string, string | undefined> = process.env
         outbox: relay,
         outage,
         redisReady: () => connection.status === "ready",
+        lockDurationMs: settings.lockMs,
       });
       consumer.worker.on("ready", () => logger.info("worker ready", { prefix: settings.prefix, concurrency: settings.concurrency }));
 

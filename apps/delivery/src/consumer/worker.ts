@@ -27,6 +27,8 @@ export type DeliveryWorkerOptions = {
   outage?: OutageLog;
   /** Whether Redis answers now; when it does not, closing does not wait for jobs that cannot finish anyway. */
   redisReady?: () => boolean;
+  /** Lock duration and stalled-check interval (BullMQ's default 30 s): how soon a job whose process died runs again. */
+  lockDurationMs?: number;
 };
 
 export type CloseOutcome = "drained" | "abandoned";
@@ -55,7 +57,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     return applied;
   };
 
-  const worker = new Worker<unknown, Applied>(DELIVERY_QUEUE, processor, { connection, prefix, concurrency });
+  const worker = new Worker<unknown, Applied>(DELIVERY_QUEUE, processor, {
+    connection,
+    prefix,
+    concurrency,
+    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs } : {}),
+  });
   // Without listeners an 'error' event would throw; Redis going away is logged once, and ioredis reconnects.
   const outage = options.outage ?? createOutageLog(logger, ORDER_EVENT_WORDS);
   worker.on("error", outage.onError("worker"));
