@@ -92,7 +92,8 @@ function createTurnTaking(db: PGlite, startupReply: (id: number) => Buffer) {
   let nextId = 1;
 
   function pump(): Promise<void> {
-    if (!draining) idle = drain();
+    // Never rejects: a failure is the failing client's (fail() closes it), and the others go on.
+    if (!draining) idle = drain().catch((err) => console.error("embedded server: the turn loop failed", err));
     return idle;
   }
 
@@ -126,7 +127,7 @@ function createTurnTaking(db: PGlite, startupReply: (id: number) => Buffer) {
         if (unit.kind === "startup") {
           await startSession(client);
         } else {
-          await useSchema(client.schema!);
+          if (!(await useSchema(client))) continue;
           await run(client, unit.bytes);
           client.holding = !unit.endsBatch || db.isInTransaction();
         }
@@ -153,10 +154,19 @@ function createTurnTaking(db: PGlite, startupReply: (id: number) => Buffer) {
     write(client, startupReply(client.id));
   }
 
-  async function useSchema(schema: string) {
-    if (searchPath === schema) return;
-    await db.exec(`set search_path to "${schema}"`);
+  /** The session's search_path set to the client's schema; false (the client failed and closed) if it could not be. */
+  async function useSchema(client: Client): Promise<boolean> {
+    const schema = client.schema!;
+    if (searchPath === schema) return true;
+    try {
+      await db.exec(`set search_path to "${schema}"`);
+    } catch (err) {
+      searchPath = null;
+      fail(client, "XX000", `embedded server: cannot use schema "${schema}": ${(err as Error).message}`);
+      return false;
+    }
     searchPath = schema;
+    return true;
   }
 
   async function run(client: Client, bytes: Buffer) {
